@@ -73,8 +73,8 @@ S, I, D, B, DT, TS = (
 )
 
 
-def _f(name: str, type_: FieldType, description: str, *, required: bool = True, values: tuple[str, ...] = ()) -> Field:
-    return Field(name, type_, required, description, values)
+def _f(name: str, type_: FieldType, description: str, values: tuple[str, ...] = ()) -> Field:
+    return Field(name, type_, True, description, values)
 
 
 def _opt(name: str, type_: FieldType, description: str, values: tuple[str, ...] = ()) -> Field:

@@ -63,7 +63,7 @@ class DatasetType:
         return {f.name: f.type for f in self.fields}
 
 
-S, I, D, B, DT, TS = (
+S, INT, D, B, DT, TS = (
     FieldType.STRING,
     FieldType.INTEGER,
     FieldType.DECIMAL,
@@ -178,8 +178,8 @@ DATASET_TYPES: tuple[DatasetType, ...] = (
             _f("date", DT, "Day of the spend."),
             _f("channel", S, "Marketing channel (search, social, email, print, ...)."),
             _f("spend", D, "Amount spent."),
-            _opt("impressions", I, "Ad impressions."),
-            _opt("clicks", I, "Ad clicks."),
+            _opt("impressions", INT, "Ad impressions."),
+            _opt("clicks", INT, "Ad clicks."),
         ),
         time_field="date",
         key=("date", "channel"),
@@ -189,8 +189,8 @@ DATASET_TYPES: tuple[DatasetType, ...] = (
         "Website visits per day (and source).",
         (
             _f("date", DT, "Day of the visits."),
-            _f("sessions", I, "Number of sessions."),
-            _opt("users", I, "Number of distinct users."),
+            _f("sessions", INT, "Number of sessions."),
+            _opt("users", INT, "Number of distinct users."),
             _opt("source", S, "Traffic source."),
         ),
         time_field="date",
@@ -339,7 +339,7 @@ DATASET_TYPES: tuple[DatasetType, ...] = (
             _f("seated_at", TS, "When the party sat down."),
             _f("left_at", TS, "When the party left."),
             _opt("table_id", S, "Table."),
-            _f("covers", I, "Number of guests."),
+            _f("covers", INT, "Number of guests."),
             _f("check_amount", D, "Amount of the bill."),
         ),
         time_field="seated_at",

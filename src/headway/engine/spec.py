@@ -81,6 +81,11 @@ class Agg(StrEnum):
         """Sums and counts add up across periods; an empty period is 0, not unknown."""
         return self in (Agg.SUM, Agg.COUNT)
 
+    @property
+    def zero_when_empty(self) -> bool:
+        """Sums and counts of no rows are 0; an average or median of no rows is unknown."""
+        return self in (Agg.SUM, Agg.COUNT, Agg.COUNT_DISTINCT)
+
 
 class Thresholds(Frozen):
     """Traffic-light bands, read in the KPI's direction.

@@ -290,6 +290,9 @@ def _reject(node: exp.Expr, allowed: frozenset[type[exp.Expr]], what: str) -> Ex
             f"function {_function_name(node)} is not allowed in {what} (found {text!r}); "
             f"allowed functions: {', '.join(FORMULA_FUNCTIONS if allowed is FORMULA_NODES else EXPRESSION_FUNCTIONS)}"
         )
+    if node.parent is None and not isinstance(node, exp.Condition):
+        # Whatever else parses on its own (LOAD, CALL, VACUUM, ...) is a statement.
+        return ExpressionError(f"SQL statements are not allowed in {what}: found {text!r}")
     return ExpressionError(f"{node.key.upper()} is not allowed in {what}: found {text!r}")
 
 
@@ -336,9 +339,6 @@ def _check_node(node: exp.Expr, allowed: frozenset[type[exp.Expr]], what: str) -
 
 
 def _check_tree(root: exp.Expr, allowed: frozenset[type[exp.Expr]], what: str) -> exp.Expression:
-    if not isinstance(root, exp.Condition | exp.Query | exp.Subquery | exp.Star):
-        # Whatever else parses on its own (LOAD, CALL, VACUUM, ...) is a statement.
-        raise ExpressionError(f"SQL statements are not allowed in {what}: found {_snippet(root)!r}")
     for node in root.walk():
         _check_node(node, allowed, what)
     if not isinstance(root, exp.Expression):  # every whitelisted node type is an Expression

@@ -151,7 +151,7 @@ class Compiler:
         elif leaf.agg is Agg.MEDIAN:
             agg = exp.Median(this=value)
         elif leaf.agg is Agg.PERCENTILE:
-            agg = exp.Quantile(this=value, quantile=exp.Literal.number(leaf.percentile))
+            agg = exp.PercentileCont(this=value, expression=exp.Literal.number(leaf.percentile))
         else:
             raise AssertionError(f"unhandled aggregate {leaf.agg}")
         if leaf.filter:

@@ -85,10 +85,12 @@ class Leaf:
     filter: str | None = None
     percentile: float | None = None
     role: str = "value"
-    """``value``; ``base``/``kept`` for the two counts of a retention source."""
+    """``value``; ``snapshot`` (no snapshot: unknown); ``base``/``kept``: the counts of a retention source."""
 
     @property
     def zero_when_empty(self) -> bool:
+        if self.role == "snapshot":
+            return False
         return self.role != "value" or self.agg.zero_when_empty
 
 
@@ -235,7 +237,7 @@ class _Planner:
         if isinstance(m, Snapshot):
             time = self.time_column(kpi, m.dataset, m.time)
             source = Source("snapshot", m.dataset, time, filter=m.filter)
-            leaf = Leaf(source, Agg(m.agg), m.expr)
+            leaf = Leaf(source, Agg(m.agg), m.expr, role="snapshot")
             self.leaf(kpi, leaf)
             return KpiNode(kpi, 1, (), (leaf,))
         if isinstance(m, Ratio):

@@ -30,6 +30,11 @@ _NON_DETERMINISTIC: dict[type[exp.Expr], str] = {
 }
 _NON_DETERMINISTIC_NAMES = frozenset({"now", "today", "random", "uuid", "gen_random_uuid", "get_current_timestamp"})
 
+# Bare words DuckDB evaluates as functions when the table has no column of that name.
+_BARE_FUNCTION_NAMES = frozenset(
+    {"user", "current_role", "current_schema", "current_schemas", "current_user", "session_user", "current_catalog"}
+)
+
 # Functions without a dedicated SQLGlot class that parse as exp.Anonymous.
 _ANONYMOUS_FUNCTIONS = frozenset({"date_part", "datepart"})
 
@@ -361,6 +366,13 @@ def parse_expression(text: str, columns: Mapping[str, FieldType] | None = None) 
     root = _check_tree(_parse_one(text, "expression"), ALLOWED_NODES, "an expression")
     if columns is not None:
         check_columns(root, columns)
+    else:
+        for name in sorted(referenced_columns(root)):
+            if name.lower() in _BARE_FUNCTION_NAMES:
+                raise ExpressionError(
+                    f"'{name}' cannot be used as a column name without the dataset's columns: "
+                    f"DuckDB would read it as the function {name.upper()}"
+                )
     return root
 
 

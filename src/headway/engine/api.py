@@ -139,7 +139,7 @@ class Headway:
         if plan is None:
             return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns}).astype({"period": "datetime64[ns]"})
         df = self.warehouse.query(to_sql(compile_plan(plan, self.tables), self.warehouse.dialect))
-        df["period"] = pd.to_datetime(df["period"])
+        df["period"] = pd.to_datetime(df["period"]).astype("datetime64[ns]")
         for k in query.kpis:
             df[k] = pd.to_numeric(df[k], errors="coerce").astype("float64")
         return df[columns]

@@ -55,6 +55,10 @@ class Query:
     dimension: str | None = None
     calendar: Calendar = field(default_factory=Calendar)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "grain", Grain(self.grain))
+        object.__setattr__(self, "kpis", tuple(self.kpis))
+
 
 @dataclass(frozen=True)
 class Source:

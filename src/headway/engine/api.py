@@ -18,10 +18,10 @@ import pandas as pd
 from sqlglot import exp
 
 from headway.engine.canonical import CANONICAL, FieldType
-from headway.engine.compiler import compile_plan, to_sql
+from headway.engine.compiler import compile_sql
 from headway.engine.loader import load_model
 from headway.engine.periods import Calendar, local_time
-from headway.engine.plan import Plan, Query, Schema, build_plan
+from headway.engine.plan import Plan, Query, Schema, Source, resolve
 from headway.engine.spec import Grain, Kpi, KpiModel
 from headway.engine.warehouse import Dialect, Warehouse, open_warehouse, schema_of
 
@@ -82,28 +82,29 @@ class Headway:
         return Query(ids, Grain(grain), _as_date(start), _as_date(end), by, self.calendar)
 
     def plan(self, query: Query, schema: Schema | None = None) -> Plan | None:
-        """Plan a query over the data's range (None if there is no data and no range)."""
+        """Plan a query; a missing start or end is taken from the data (None: no data, no range)."""
         schema = self.schema if schema is None else schema
+        resolved = resolve(query, self.kpis, schema)
         start, end = query.start, query.end
         if start is None or end is None:
-            probe = build_plan(query, self.kpis, schema, start or date(2000, 1, 1), end or date(2000, 1, 1))
-            bounds = self.data_range(probe)
-            if bounds is None and (start is None and end is None):
+            bounds = self.data_range(resolved.sources(), schema)
+            given = start or end
+            if bounds is None and given is None:
                 return None
-            lo, hi = bounds or (start or end, start or end)
+            lo, hi = bounds if bounds is not None else (given, given)
             start, end = start or lo, end or hi
         assert start is not None and end is not None
         if end < start:
             raise ValueError(f"the range ends ({end}) before it starts ({start})")
-        return build_plan(query, self.kpis, schema, start, end)
+        return resolved.over(start, end)
 
-    def data_range(self, plan: Plan) -> tuple[date, date] | None:
-        """First and last local date with data in any dataset the plan reads."""
+    def data_range(self, sources: Iterable[Source], schema: Schema) -> tuple[date, date] | None:
+        """First and last local date with data in any of the sources."""
         lows, highs = [], []
-        for source in plan.sources():
+        for source in sources:
             if source.kind == "opening" or not source.time:
                 continue
-            is_ts = plan.schema.get(source.dataset, {}).get(source.time) is FieldType.TIMESTAMP
+            is_ts = schema.get(source.dataset, {}).get(source.time) is FieldType.TIMESTAMP
             local = local_time(exp.column(source.time, quoted=True), is_ts, self.calendar)
             table = self.tables.get(source.dataset, source.dataset)
             sql = exp.select(exp.Min(this=local), exp.Max(this=local)).from_(exp.to_table(table, quoted=True))
@@ -121,7 +122,7 @@ class Headway:
         plan = self.plan(query)
         if plan is None:
             return ""
-        return to_sql(compile_plan(plan, self.tables), dialect or self.warehouse.dialect, pretty=True)
+        return compile_sql(plan, dialect or self.warehouse.dialect, self.tables, pretty=True)
 
     def compute(
         self,
@@ -138,7 +139,7 @@ class Headway:
         plan = self.plan(query)
         if plan is None:
             return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns}).astype({"period": "datetime64[ns]"})
-        df = self.warehouse.query(to_sql(compile_plan(plan, self.tables), self.warehouse.dialect))
+        df = self.warehouse.query(compile_sql(plan, self.warehouse.dialect, self.tables))
         df["period"] = pd.to_datetime(df["period"]).astype("datetime64[ns]")
         for k in query.kpis:
             df[k] = pd.to_numeric(df[k], errors="coerce").astype("float64")

@@ -73,8 +73,9 @@ def _div(num: exp.Expression, den: exp.Expression) -> exp.Expression:
 
 
 class Compiler:
-    def __init__(self, plan: Plan, tables: Mapping[str, str] | None = None):
+    def __init__(self, plan: Plan, tables: Mapping[str, str] | None = None, dialect: Dialect = Dialect.DUCKDB):
         self.plan = plan
+        self.dialect = dialect
         self.q = plan.query
         self.tables = dict(tables or {})
         self.ctes: list[tuple[str, exp.Expression]] = []
@@ -348,14 +349,27 @@ class Compiler:
         return total
 
     # --- assembly -------------------------------------------------------------------
+    def spine(self) -> exp.Select:
+        """Every period start from the plan's first to its last, as DATE ``_period``.
+
+        The one place dialects differ in shape: DuckDB and PostgreSQL have the table
+        function ``generate_series``; Spark explodes a ``sequence``.
+        """
+        plan = self.plan
+        series = exp.GenerateSeries(
+            start=_timestamp(plan.first), end=_timestamp(plan.last), step=step_interval(self.q.grain)
+        )
+        period = exp.cast(exp.column("p", "s"), exp.DataType.build("date")).as_(PERIOD)
+        rows: exp.Expression
+        if self.dialect is Dialect.SPARK:
+            rows = exp.select(exp.Explode(this=series).as_("p")).subquery("s")
+        else:
+            rows = exp.Table(this=series, alias=exp.TableAlias(this=exp.to_identifier("s"), columns=["p"]))
+        return exp.select(period).from_(rows)
+
     def build(self) -> exp.Select:
         q, plan = self.q, self.plan
-        grain_step = step_interval(q.grain)
-        series = exp.func("GENERATE_SERIES", _timestamp(plan.first), _timestamp(plan.last), grain_step)
-        spine = exp.select(exp.cast(exp.column("generate_series"), exp.DataType.build("date")).as_(PERIOD)).from_(
-            series
-        )
-        self.ctes.append(("spine", spine))
+        self.ctes.append(("spine", self.spine()))
         sources = plan.sources()
         if any(s.kind == "retention" for s in sources):
             prev = exp.Window(this=exp.Lag(this=_col(PERIOD)), order=exp.Order(expressions=[_col(PERIOD)]))
@@ -427,9 +441,18 @@ class Compiler:
         return final
 
 
-def compile_plan(plan: Plan, tables: Mapping[str, str] | None = None) -> exp.Select:
-    """The plan as one SQLGlot SELECT (dialect-neutral)."""
-    return Compiler(plan, tables).build()
+def compile_plan(
+    plan: Plan, tables: Mapping[str, str] | None = None, dialect: Dialect | str = Dialect.DUCKDB
+) -> exp.Select:
+    """The plan as one SQLGlot SELECT, shaped for ``dialect`` (see :meth:`Compiler.spine`)."""
+    return Compiler(plan, tables, Dialect(dialect)).build()
+
+
+def compile_sql(
+    plan: Plan, dialect: Dialect | str, tables: Mapping[str, str] | None = None, *, pretty: bool = False
+) -> str:
+    """The plan as SQL text for ``dialect``."""
+    return to_sql(compile_plan(plan, tables, dialect), dialect, pretty=pretty)
 
 
 def to_sql(select: exp.Expression, dialect: Dialect | str, *, pretty: bool = False) -> str:

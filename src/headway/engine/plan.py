@@ -120,10 +120,7 @@ class Plan:
     schema: Schema
 
     def sources(self) -> dict[Source, list[Leaf]]:
-        out: dict[Source, list[Leaf]] = {}
-        for leaf in self.leaves:
-            out.setdefault(leaf.source, []).append(leaf)
-        return out
+        return _sources(self.leaves)
 
     @property
     def stages(self) -> int:
@@ -302,8 +299,33 @@ class _Planner:
         return min((self.earliest(r, first) for r in refs), default=first)
 
 
-def build_plan(query: Query, registry: Mapping[str, Kpi], schema: Schema, first: date, last: date) -> Plan:
-    """Plan ``query`` for the periods from ``first`` to ``last`` (local dates, any day in them)."""
+def _sources(leaves: Mapping[Leaf, str]) -> dict[Source, list[Leaf]]:
+    out: dict[Source, list[Leaf]] = {}
+    for leaf in leaves:
+        out.setdefault(leaf.source, []).append(leaf)
+    return out
+
+
+class Resolved:
+    """A query's KPIs resolved into nodes and leaves, before a date range is chosen."""
+
+    def __init__(self, planner: _Planner):
+        self._planner = planner
+
+    def sources(self) -> dict[Source, list[Leaf]]:
+        return _sources(self._planner.leaves)
+
+    def over(self, first: date, last: date) -> Plan:
+        """Plan for the periods from ``first`` to ``last`` (local dates, any day in them)."""
+        p = self._planner
+        grain, cal = p.query.grain, p.query.calendar
+        range_first, range_last = truncate(first, grain, cal), truncate(last, grain, cal)
+        spine_first = min((p.earliest(k, range_first) for k in p.query.kpis), default=range_first)
+        return Plan(p.query, spine_first, range_last, range_first, p.nodes, p.leaves, p.schema)
+
+
+def resolve(query: Query, registry: Mapping[str, Kpi], schema: Schema) -> Resolved:
+    """Resolve the query's KPIs and everything they use; raise CompileError listing every problem."""
     planner = _Planner(query, registry, schema)
     for kpi_id in query.kpis:
         if kpi_id not in registry:
@@ -312,7 +334,9 @@ def build_plan(query: Query, registry: Mapping[str, Kpi], schema: Schema, first:
         planner.visit(kpi_id)
     if planner.errors:
         raise CompileError(planner.errors)
-    grain, cal = query.grain, query.calendar
-    range_first, range_last = truncate(first, grain, cal), truncate(last, grain, cal)
-    spine_first = min((planner.earliest(k, range_first) for k in query.kpis), default=range_first)
-    return Plan(query, spine_first, range_last, range_first, planner.nodes, planner.leaves, schema)
+    return Resolved(planner)
+
+
+def build_plan(query: Query, registry: Mapping[str, Kpi], schema: Schema, first: date, last: date) -> Plan:
+    """Plan ``query`` for the periods from ``first`` to ``last`` (local dates, any day in them)."""
+    return resolve(query, registry, schema).over(first, last)

@@ -1,11 +1,11 @@
 WITH spine AS (
   SELECT
-    CAST(generate_series AS DATE) AS _period
+    CAST(s.p AS DATE) AS _period
   FROM GENERATE_SERIES(
     CAST('2023-01-01 00:00:00' AS TIMESTAMP),
     CAST('2024-12-01 00:00:00' AS TIMESTAMP),
     INTERVAL '1 MONTH'
-  )
+  ) AS s(p)
 ), spine_prev AS (
   SELECT
     "_period",

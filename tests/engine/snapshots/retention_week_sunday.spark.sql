@@ -1,11 +1,16 @@
 WITH spine AS (
   SELECT
-    CAST(generate_series AS DATE) AS _period
-  FROM SEQUENCE(
-    CAST('2023-12-17 00:00:00' AS TIMESTAMP),
-    CAST('2024-12-29 00:00:00' AS TIMESTAMP),
-    INTERVAL '7' DAY
-  )
+    CAST(s.p AS DATE) AS _period
+  FROM (
+    SELECT
+      EXPLODE(
+        SEQUENCE(
+          CAST('2023-12-17 00:00:00' AS TIMESTAMP),
+          CAST('2024-12-29 00:00:00' AS TIMESTAMP),
+          INTERVAL '7' DAY
+        )
+      ) AS p
+  ) AS s
 ), spine_prev AS (
   SELECT
     `_period`,

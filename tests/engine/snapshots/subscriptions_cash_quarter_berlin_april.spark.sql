@@ -1,11 +1,16 @@
 WITH spine AS (
   SELECT
-    CAST(generate_series AS DATE) AS _period
-  FROM SEQUENCE(
-    CAST('2023-10-01 00:00:00' AS TIMESTAMP),
-    CAST('2024-10-01 00:00:00' AS TIMESTAMP),
-    INTERVAL '3' MONTH
-  )
+    CAST(s.p AS DATE) AS _period
+  FROM (
+    SELECT
+      EXPLODE(
+        SEQUENCE(
+          CAST('2023-10-01 00:00:00' AS TIMESTAMP),
+          CAST('2024-10-01 00:00:00' AS TIMESTAMP),
+          INTERVAL '3' MONTH
+        )
+      ) AS p
+  ) AS s
 ), spine_prev AS (
   SELECT
     `_period`,

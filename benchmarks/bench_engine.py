@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 from rich.console import Console
 
-from headway.engine.api import open as open_headway
 from headway.demo import generate
+from headway.engine.api import open as open_headway
 from headway.engine.warehouse import DuckDBWarehouse
 
 PACK = [
@@ -147,7 +147,9 @@ def main() -> int:
         )
 
     ratio = t_engine / t_hand
-    console.print(f"[bold]{len(PACK)} KPIs, month x channel, {args.orders:,} orders[/] ({len(got)} rows, numbers equal)")
+    console.print(
+        f"[bold]{len(PACK)} KPIs, month x channel, {args.orders:,} orders[/] ({len(got)} rows, numbers equal)"
+    )
     console.print(f"  headway engine   {t_engine:8.3f} s")
     console.print(f"  hand-written SQL {t_hand:8.3f} s")
     colour = "green" if ratio <= 1.2 else "red"

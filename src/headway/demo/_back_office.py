@@ -26,7 +26,7 @@ def staff(
     ctx: Ctx,
     departments: dict[str, float],
     *,
-    work_days_per_week: int = 5,
+    shift_work: bool = False,
     billable: tuple[str, ...] = (),
     hourly_wage: float = 25.0,
     annual_turnover: float = 0.15,
@@ -36,7 +36,7 @@ def staff(
     n_pos = ctx.n_employees
     n_days = ctx.n_days
     # Initial staff hired before the window, later hires spread over it (growth + replacements).
-    n_later = max(1, int(round(n_pos * (annual_turnover + 0.1) * n_days / 365.25)))
+    n_later = max(1, round(n_pos * (annual_turnover + 0.1) * n_days / 365.25))
     hired = np.concatenate([-rng.integers(30, 5 * 365, n_pos), np.sort(rng.integers(0, n_days, n_later))])
     n_emp = len(hired)
     tenure = rng.exponential(365.25 / annual_turnover, n_emp).astype(np.int64) + 30
@@ -58,12 +58,10 @@ def staff(
     )
     day = np.arange(n_days)
     active = (hired[:, None] <= day[None, :]) & (day[None, :] < left[:, None])
-    if work_days_per_week >= 7:
-        works = np.ones_like(active)
-    elif work_days_per_week == 5:
-        works = np.broadcast_to(ctx.weekday(day)[None, :] < 5, active.shape)
+    if shift_work:  # shops open all week: 5 random days out of 7
+        works = rng.random(active.shape) < 5 / 7
     else:
-        works = rng.random(active.shape) < work_days_per_week / 7
+        works = np.broadcast_to(ctx.weekday(day)[None, :] < 5, active.shape)
     e_idx, d_idx = np.nonzero(active & works)
     hours = np.clip(rng.normal(8 * fte[e_idx], 0.8), 1, 12).round(2)
     is_billable = np.isin(dept[e_idx], [names.index(b) for b in billable if b in names])
@@ -189,10 +187,8 @@ def external_signals(ctx: Ctx) -> tuple[pd.DataFrame, dict[str, Any]]:
     mondays = np.flatnonzero(ctx.weekday(np.arange(n)) == 0)
     partner = np.clip(7.5 + np.cumsum(rng.normal(0, 0.15, len(mondays))), 1, 10)
     day = np.concatenate([np.arange(n), np.arange(n), mondays])
-    sig = np.concatenate(
-        [np.full(n, "market_sentiment", object), np.full(n, "disruption_index", object)]
-        + [np.full(len(mondays), "partner_score", object)]
-    )
+    names = ("market_sentiment", "disruption_index", "partner_score")
+    sig = labels(names, np.repeat([0, 1, 2], [n, n, len(mondays)]))
     df = frame(
         "external_signals",
         {"date": ctx.dates(day), "signal": sig, "value": np.concatenate([sentiment, disruption, partner])},

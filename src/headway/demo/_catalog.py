@@ -78,7 +78,7 @@ def order_lines(
     prices: np.ndarray,
     *,
     extra_lines_mean: float = 0.7,
-    qty_scale: float = 1.0,
+    qty_scale: float | np.ndarray = 1.0,
 ) -> dict[str, np.ndarray]:
     """Lines (order index, product index, quantity, unit price, unit cost) with distinct products per order.
 
@@ -100,7 +100,8 @@ def order_lines(
     day = order_day[order]
     price = prices[day, prod]
     ratio = price / hidden["price"][prod]
-    mean_qty = hidden["base_qty"][prod] * qty_scale * ratio ** hidden["elasticity"][prod]
+    scale = qty_scale[order] if isinstance(qty_scale, np.ndarray) else qty_scale
+    mean_qty = hidden["base_qty"][prod] * scale * ratio ** hidden["elasticity"][prod]
     qty = 1 + rng.poisson(np.maximum(mean_qty - 1, 0))
     return {
         "order": order,

@@ -204,36 +204,32 @@ def assign_customers(
 
 
 def frame(name: str, columns: dict[str, Any]) -> pd.DataFrame:
-    """Build a frame and coerce it to the canonical types of dataset ``name`` (if canonical)."""
-    df = pd.DataFrame(columns)
+    """Build a frame, coercing columns to the canonical types of dataset ``name`` (if canonical)."""
     dtype = CANONICAL.get(name)
     if dtype is None:
-        return df
-    unknown = set(df.columns) - {f.name for f in dtype.fields}
+        return pd.DataFrame(columns)
+    unknown = set(columns) - {f.name for f in dtype.fields}
     if unknown:
         raise ValueError(f"{name}: columns not in the canonical type: {sorted(unknown)}")
-    order = [f.name for f in dtype.fields if f.name in df.columns]
-    df = df[order]
+    out: dict[str, np.ndarray] = {}
     for f in dtype.fields:
-        if f.name not in df.columns:
+        if f.name not in columns:
             continue
-        col = df[f.name]
-        if f.type in (FieldType.TIMESTAMP, FieldType.DATE):
-            values = col.to_numpy()
-            if values.dtype != np.dtype("datetime64[us]"):
-                values = values.astype("datetime64[us]")
-            if f.type is FieldType.DATE:
-                values = values.astype("datetime64[D]").astype("datetime64[us]")
-            df[f.name] = values
+        values = np.asarray(columns[f.name])
+        if f.type is FieldType.TIMESTAMP:
+            values = values.astype("datetime64[us]", copy=False)
+        elif f.type is FieldType.DATE:
+            values = values.astype("datetime64[D]").astype("datetime64[us]")
         elif f.type is FieldType.DECIMAL:
-            df[f.name] = np.round(col.to_numpy(dtype=np.float64), 2)
+            values = np.round(values.astype(np.float64, copy=False), 2)
         elif f.type is FieldType.INTEGER:
-            df[f.name] = col.to_numpy(dtype=np.int64)
+            values = values.astype(np.int64, copy=False)
         elif f.type is FieldType.BOOLEAN:
-            df[f.name] = col.to_numpy(dtype=bool)
-        elif col.dtype != object:
-            df[f.name] = col.astype(object)
-    return df
+            values = values.astype(bool, copy=False)
+        else:
+            values = values.astype(object, copy=False)
+        out[f.name] = values
+    return pd.DataFrame(out, copy=False)
 
 
 def daily_sum(day: np.ndarray, values: np.ndarray | None, n_days: int) -> np.ndarray:

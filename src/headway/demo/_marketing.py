@@ -21,12 +21,17 @@ EMAIL_SEND_PROB = 0.3
 SPEND_GROWTH_PER_YEAR = 0.2
 
 
-def expected_sessions_per_scale(ctx: Ctx, profile: np.ndarray) -> float:
-    """Expected total sessions over the window at scale 1 (to size the business)."""
+def expected_daily_sessions(ctx: Ctx, profile: np.ndarray) -> np.ndarray:
+    """Expected sessions per day at scale 1 (organic + paid), before noise."""
     day = np.arange(ctx.n_days)
     trend = (1 + SPEND_GROWTH_PER_YEAR) ** (day / 365.25)
-    paid = sum(BASE_SPEND[c] * SESSIONS_PER_SPEND[c] for c in CHANNELS) * trend.sum()
-    return float(ORGANIC_BASE * profile.sum() + paid)
+    paid = sum(BASE_SPEND[c] * SESSIONS_PER_SPEND[c] for c in CHANNELS) * trend
+    return np.asarray(ORGANIC_BASE * profile + paid, dtype=float)
+
+
+def expected_sessions_per_scale(ctx: Ctx, profile: np.ndarray) -> float:
+    """Expected total sessions over the window at scale 1 (to size the business)."""
+    return float(expected_daily_sessions(ctx, profile).sum())
 
 
 def marketing(

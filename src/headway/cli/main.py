@@ -1,8 +1,21 @@
-"""The `headway` command line."""
+"""The `headway` command line: registers every command and sub-app."""
 
 import typer
 
-app = typer.Typer(help="Headway: strategic KPIs for small businesses.", no_args_is_help=True)
+from headway.cli import catalog_cmd, check_cmd, compute_cmd, demo_cmd, templates_cmd
+
+app = typer.Typer(
+    name="headway",
+    help="Headway: strategic KPIs for small businesses.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(catalog_cmd.app, name="catalog")
+app.add_typer(templates_cmd.app, name="templates")
+app.command("compute")(compute_cmd.compute)
+app.command("check")(check_cmd.check)
+app.command("demo-data")(demo_cmd.demo_data)
+app.command("demo")(demo_cmd.demo)
 
 
 @app.command()
@@ -11,3 +24,7 @@ def version() -> None:
     from headway import __version__
 
     typer.echo(__version__)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,190 @@
+"""Shared CLI output: consoles, errors, number formatting by KPI unit, and table/CSV/JSON writers."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, NoReturn
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from headway.engine.spec import Grain, Kpi, Unit
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+class DataFormat(StrEnum):
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
+
+
+def fail(message: str) -> NoReturn:
+    """Print one clear error on stderr and exit with code 1 (never a traceback)."""
+    err_console.print(f"[bold red]Error:[/] {escape(message)}", soft_wrap=True)
+    raise typer.Exit(1)
+
+
+# --- numbers -----------------------------------------------------------------------------
+
+# Decimals shown per unit when a value is printed in a table.
+UNIT_DECIMALS: dict[Unit, int] = {
+    Unit.CURRENCY: 2,
+    Unit.PERCENT: 1,
+    Unit.COUNT: 0,
+    Unit.RATIO: 2,
+    Unit.SCORE: 1,
+    Unit.DAYS: 1,
+    Unit.HOURS: 1,
+    Unit.MINUTES: 1,
+    Unit.SECONDS: 0,
+    Unit.UNITS: 0,
+    Unit.KWH: 1,
+    Unit.KG: 1,
+    Unit.KM_PER_LITRE: 2,
+    Unit.INDEX: 2,
+}
+
+# Suffix written after a value of the unit ("" for none).
+UNIT_SUFFIX: dict[Unit, str] = {
+    Unit.DAYS: " days",
+    Unit.HOURS: " h",
+    Unit.MINUTES: " min",
+    Unit.SECONDS: " s",
+    Unit.UNITS: " units",
+    Unit.KWH: " kWh",
+    Unit.KG: " kg",
+    Unit.KM_PER_LITRE: " km/l",
+}
+
+UNIT_LABEL: dict[Unit, str] = {
+    Unit.CURRENCY: "currency",
+    Unit.PERCENT: "%",
+    Unit.COUNT: "count",
+    Unit.RATIO: "ratio",
+    Unit.SCORE: "score",
+    Unit.DAYS: "days",
+    Unit.HOURS: "hours",
+    Unit.MINUTES: "minutes",
+    Unit.SECONDS: "seconds",
+    Unit.UNITS: "units",
+    Unit.KWH: "kWh",
+    Unit.KG: "kg",
+    Unit.KM_PER_LITRE: "km/l",
+    Unit.INDEX: "index",
+}
+
+
+def is_missing(value: Any) -> bool:
+    return value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
+
+
+def format_value(value: Any, unit: Unit, decimals: int | None = None) -> str:
+    """A value as a reader expects it: 1,234.50 · 12.3% · 1,234 · 3.2 days; '–' when unknown."""
+    if is_missing(value):
+        return "–"
+    places = UNIT_DECIMALS[unit] if decimals is None else decimals
+    number = float(value)
+    if unit is Unit.PERCENT:
+        return f"{number * 100:,.{places}f}%"
+    return f"{number:,.{places}f}{UNIT_SUFFIX.get(unit, '')}"
+
+
+def kpi_decimals(kpi: Kpi) -> int | None:
+    """Decimals from the KPI's own display format (``currency:0``), if it has one."""
+    if kpi.format and ":" in kpi.format:
+        tail = kpi.format.rsplit(":", 1)[1]
+        if tail.isdigit():
+            return int(tail)
+    return None
+
+
+def kpi_header(kpi: Kpi) -> str:
+    return f"{kpi.name}\n({UNIT_LABEL[kpi.unit]})"
+
+
+def format_period(value: Any, grain: Grain) -> str:
+    """A period (named by its first day) as a label: 2024-03 for a month, 2024 for a year, else the date."""
+    if is_missing(value):
+        return "–"
+    d = pd.Timestamp(value).date()
+    if grain is Grain.MONTH:
+        return d.strftime("%Y-%m")
+    if grain is Grain.YEAR and d.month == 1:
+        return str(d.year)
+    if grain is Grain.QUARTER and d.month in (1, 4, 7, 10):
+        return f"{d.year}-Q{(d.month - 1) // 3 + 1}"
+    return d.isoformat()
+
+
+# --- machine-readable output --------------------------------------------------------------
+
+
+def json_value(value: Any) -> Any:
+    """A cell as JSON: ISO dates, null for missing, plain Python numbers."""
+    if is_missing(value):
+        return None
+    if isinstance(value, pd.Timestamp | datetime):
+        ts = pd.Timestamp(value)
+        return ts.date().isoformat() if ts == ts.normalize() else ts.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if isinstance(value, StrEnum):
+        return value.value
+    return value
+
+
+def frame_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(c): json_value(v) for c, v in zip(df.columns, row, strict=True)} for row in df.itertuples(index=False)]
+
+
+def print_json(data: Any) -> None:
+    """Plain JSON on stdout (no Rich markup or wrapping, so it always parses)."""
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=json_value))
+
+
+def print_csv(df: pd.DataFrame) -> None:
+    out = df.copy()
+    for col in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[col]):
+            out[col] = [json_value(v) for v in out[col]]
+    typer.echo(out.to_csv(index=False, lineterminator="\n"), nl=False)
+
+
+def key_value_table(rows: Sequence[tuple[str, Any]], title: str | None = None) -> Table:
+    table = Table(show_header=False, title=title, title_justify="left", box=None, padding=(0, 2, 0, 0))
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column(overflow="fold")
+    for key, value in rows:
+        table.add_row(key, "–" if value in (None, "", ()) else str(value))
+    return table
+
+
+def enum_text(value: Any) -> str:
+    return value.value if isinstance(value, StrEnum) else str(value)
+
+
+def plain(obj: Any) -> Any:
+    """Enums, tuples and nested models as JSON-ready values."""
+    if isinstance(obj, Mapping):
+        return {str(k): plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set | frozenset):
+        return [plain(v) for v in obj]
+    if hasattr(obj, "model_dump"):
+        return plain(obj.model_dump(mode="json"))
+    return json_value(obj)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
@@ -20,9 +21,10 @@ from headway.engine.api import open as open_headway
 from headway.engine.catalog import computable, load_catalog
 from headway.engine.errors import ModelError
 from headway.engine.periods import shift
+from headway.engine.plan import Schema, resolve
 from headway.engine.spec import Direction, Grain, Kpi, Manual, Thresholds, Unit
 from headway.engine.templates import Template, get_template
-from headway.engine.warehouse import DuckDBWarehouse, schema_of
+from headway.engine.warehouse import DuckDBWarehouse
 
 SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
 STATUS_STYLE = {"good": "green", "warning": "yellow", "bad": "red"}
@@ -79,7 +81,7 @@ def change_text(kpi: Kpi, current: float | None, previous: float | None) -> str:
         return "[dim]–[/]"
     if kpi.unit is Unit.PERCENT:
         delta = (current - previous) * 100
-        text = f"{delta:+.1f} pp"
+        text = f"{delta:+.{kpi_decimals(kpi) or 1}f} pp"
     else:
         g = growth(current, previous)
         if g is None:
@@ -99,7 +101,7 @@ class Row:
     """Monthly values indexed by period start (date)."""
 
 
-def unavailable_reason(kpi: Kpi, hw: Headway, schema: dict[str, dict[str, object]]) -> str | None:
+def unavailable_reason(kpi: Kpi, hw: Headway, schema: Schema) -> str | None:
     """Why a KPI cannot be computed from this warehouse (None: it can)."""
     if isinstance(kpi.metric, Manual):
         return "entered by hand each period; the demo has no manual values"
@@ -116,7 +118,7 @@ def unavailable_reason(kpi: Kpi, hw: Headway, schema: dict[str, dict[str, object
                 parts.append(f"'{dataset}' lacks {', '.join(sorted(cols))}")
         return "needs data the demo lacks: " + "; ".join(parts)
     try:
-        hw.plan(hw.query([kpi.id], start=date(2000, 1, 1), end=date(2000, 1, 1)))
+        resolve(hw.query([kpi.id]), hw.kpis, schema)
     except ModelError as exc:
         return "; ".join(e.message for e in exc.errors)
     return None
@@ -153,7 +155,7 @@ def print_scorecard(warehouse: Path, template_id: str) -> None:
 
 
 def _scorecard(hw: Headway, template: Template) -> None:
-    schema = schema_of(hw.warehouse)
+    schema = hw.schema
     ids = [k for k in template.kpi_ids() if k in hw.kpis]
     reasons = {k: "not in the KPI catalog" for k in template.kpi_ids() if k not in hw.kpis}
     for kpi_id in ids:
@@ -163,8 +165,7 @@ def _scorecard(hw: Headway, template: Template) -> None:
     ready = [k for k in ids if k not in reasons]
     if not ready:
         fail("none of the template's KPIs can be computed from this warehouse")
-    probe = hw.plan(hw.query(ready, start=date(2000, 1, 1), end=date(2000, 1, 1)))
-    bounds = hw.data_range(probe) if probe is not None else None
+    bounds = hw.data_range(resolve(hw.query(ready), hw.kpis, schema).sources(), schema)
     if bounds is None:
         fail("the warehouse has no data for the template's KPIs")
     last_day = bounds[1]
@@ -179,19 +180,21 @@ def _scorecard(hw: Headway, template: Template) -> None:
     table = Table(
         title=f"[bold]{escape(template.name)}[/] scorecard — {month_name} (latest complete month)",
         title_justify="left",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
     )
-    table.add_column("KPI")
-    table.add_column(month_name, justify="right")
-    table.add_column("vs prev. month", justify="right")
-    table.add_column("vs last year", justify="right")
-    table.add_column("last 12 months", no_wrap=True)
+    table.add_column("KPI", min_width=18, ratio=1)
+    table.add_column(month.strftime("%b %Y"), justify="right", no_wrap=True)
+    table.add_column("vs prev", justify="right", no_wrap=True)
+    table.add_column("vs year ago", justify="right", no_wrap=True)
+    table.add_column("12 months", no_wrap=True)
     table.add_column("status", no_wrap=True)
     window = [shift(month, -i, Grain.MONTH) for i in range(11, -1, -1)]
     for objective in template.objectives:
         table.add_row(f"[bold magenta]{escape(objective.name)}[/]", end_section=False)
         for kpi_id in objective.kpis:
             if kpi_id in reasons or kpi_id not in df.columns:
-                table.add_row(f"  {kpi_id}", "[dim]n/a[/]", "", "", "", "[dim]see below[/]")
+                table.add_row(f"  {kpi_id}", "[dim]n/a[/]", "", "", "", "[dim]see below[/]", style="dim")
                 continue
             kpi = hw.kpis[kpi_id]
             series = df[kpi_id]
@@ -199,7 +202,7 @@ def _scorecard(hw: Headway, template: Template) -> None:
             previous = _at(series, shift(month, -1, Grain.MONTH))
             year_ago = _at(series, shift(month, -12, Grain.MONTH))
             state = status(kpi, value, growth(value, previous))
-            badge = f"[{STATUS_STYLE[state]}]● {state}[/]" if state else "[dim]○ no target[/]"
+            badge = f"[{STATUS_STYLE[state]}]● {state}[/]" if state else "[dim]○ –[/]"
             table.add_row(
                 f"  {escape(kpi.name)}",
                 format_value(value, kpi.unit, kpi_decimals(kpi)),
@@ -210,6 +213,10 @@ def _scorecard(hw: Headway, template: Template) -> None:
             )
         table.add_section()
     console.print(table)
+    console.print(
+        "[dim]Status: [green]●[/] good, [yellow]●[/] warning, [red]●[/] bad against the KPI's thresholds "
+        "(read in its direction, on the value or its change); ○ – no thresholds set. pp = percentage points.[/]"
+    )
     note = f"Data as of {last_day.isoformat()}."
     if month != last_day.replace(day=1):
         note += f" {last_day.strftime('%B %Y')} is not complete yet, so it is not scored."

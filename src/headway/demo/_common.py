@@ -103,19 +103,19 @@ def to_ts(us: np.ndarray) -> np.ndarray:
 
 
 NAT = np.iinfo(np.int64).min
+N_TIERS = 6
 
 
 def make_ids(prefix: str, n: int, width: int = 6) -> np.ndarray:
     """Object array of ids ``prefix + zero-padded number``, numbered from 1 (vectorised)."""
     width = max(width, len(str(n)))
+    total = len(prefix) + width
+    buf = np.empty((n, total), dtype=np.uint32)  # UCS4 code points, viewed as a fixed-width str array
+    buf[:, : len(prefix)] = [ord(c) for c in prefix]
     nums = np.arange(1, n + 1, dtype=np.int64)
-    digits = np.empty((n, width), dtype=np.uint8)
     for k in range(width):
-        digits[:, width - 1 - k] = 48 + (nums // 10**k) % 10
-    pre = np.frombuffer(prefix.encode("ascii"), dtype=np.uint8)
-    buf = np.concatenate([np.broadcast_to(pre, (n, len(pre))), digits], axis=1)
-    total = len(pre) + width
-    return np.ascontiguousarray(buf).view(f"S{total}").ravel().astype(f"U{total}").astype(object)
+        buf[:, total - 1 - k] = 48 + (nums // 10**k) % 10
+    return buf.view(f"U{total}").ravel().astype(object)
 
 
 def labels(names: list[str] | tuple[str, ...], idx: np.ndarray) -> np.ndarray:
@@ -187,16 +187,35 @@ def assign_customers(
     cust = np.empty(n, dtype=np.int64)
     cust[is_new] = cum[is_new] - 1
     first_pos = np.flatnonzero(is_new)
-    weight = rng.gamma(propensity_shape, 1 / propensity_shape, n_cust)
-    cum_w = np.cumsum(weight)
+    # Propensity ~ Gamma(shape, 1/shape), bucketed into tiers so a pick is a few gathers, not a search.
+    propensity = rng.gamma(propensity_shape, 1 / propensity_shape, n_cust)
+    edges = np.quantile(propensity, np.linspace(0, 1, N_TIERS + 1)[1:-1]) if n_cust > N_TIERS else np.array([])
+    tier = np.searchsorted(edges, propensity)
+    weight = np.array([propensity[tier == k].mean() if (tier == k).any() else 0.0 for k in range(N_TIERS)])
+    members = [np.flatnonzero(tier == k) for k in range(N_TIERS)]
+    counts_upto = [np.concatenate([[0], np.cumsum(tier == k)]) for k in range(N_TIERS)]
     alive_until = order_day[first_pos] + rng.exponential(mean_lifetime_days, n_cust)
     pending = np.flatnonzero(~is_new)
-    known = cum[pending]  # customers created so far (>= 1)
-    for _ in range(40):
+    known = cum[pending]  # customers created so far (>= 1), nondecreasing
+    for _ in range(12):  # the few orders still unplaced after 12 rounds go to their last candidate
         if len(pending) == 0:
             break
-        u = rng.random(len(pending)) * cum_w[known - 1]
-        cand = np.minimum(np.searchsorted(cum_w, u, side="right"), known - 1)
+        counts = [counts_upto[k][known] for k in range(N_TIERS)]
+        total = np.zeros(len(pending))
+        for k in range(N_TIERS):
+            total += weight[k] * counts[k]
+        u = rng.random(len(pending)) * total
+        cand = np.zeros(len(pending), dtype=np.int64)
+        chosen = np.zeros(len(pending), dtype=bool)
+        acc = np.zeros(len(pending))
+        for k in range(N_TIERS):
+            c_k = counts[k]
+            acc += weight[k] * c_k
+            pick = ~chosen & (u < acc) & (c_k > 0)
+            if pick.any():
+                j = (rng.random(int(pick.sum())) * c_k[pick]).astype(np.int64)
+                cand[pick] = members[k][j]
+            chosen |= pick
         cust[pending] = cand
         ok = order_day[pending] < alive_until[cand]
         pending, known = pending[~ok], known[~ok]

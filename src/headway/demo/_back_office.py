@@ -204,12 +204,12 @@ def scores(rng: np.random.Generator, survey: str, n: int, shift: np.ndarray | fl
     return np.clip(np.round(rng.normal(4.1 + shift, 0.9, n)), 1, 5)
 
 
-def surveys(ctx: Ctx, parts: list[tuple[str, np.ndarray, np.ndarray]]) -> pd.DataFrame:
+def surveys(ctx: Ctx, parts: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]) -> pd.DataFrame:
     """survey_responses from (survey kind, customer ids (object, None allowed), responded_at us, scores)."""
     kinds = np.concatenate([np.full(len(p[1]), p[0], dtype=object) for p in parts])
     cust = np.concatenate([p[1] for p in parts])
     us = np.concatenate([p[2] for p in parts])
-    sc = np.concatenate([p[3] for p in parts])  # type: ignore[misc]
+    sc = np.concatenate([p[3] for p in parts])
     order = np.argsort(us, kind="stable")
     return frame(
         "survey_responses",

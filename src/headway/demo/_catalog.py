@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ MAX_LINES = 5
 
 def products(
     ctx: Ctx,
-    nouns: dict[str, tuple[str, ...]],
+    nouns: Mapping[str, tuple[str, ...]],
     *,
     price_median: float,
     price_sd: float = 0.6,
@@ -65,7 +66,7 @@ def price_path(ctx: Ctx, base_price: np.ndarray, vary: bool = True) -> np.ndarra
         return np.broadcast_to(base_price, (n, p)).copy()
     change = rng.random((n, p)) < 1 / PRICE_CHANGE_EVERY_DAYS
     change[0] = False
-    regime = np.cumsum(change, axis=0)
+    regime = np.cumsum(change, axis=0, dtype=np.int64)
     mult = rng.choice(PRICE_MULTIPLIERS, size=(int(regime.max()) + 1, p))
     mult[0] = 1.0
     return np.round(base_price[None, :] * np.take_along_axis(mult, regime, axis=0), 2)

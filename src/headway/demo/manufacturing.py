@@ -265,7 +265,8 @@ def _production(
     completed = started + (np.exp(rng.normal(np.log(7.5), 0.05, n_runs)) * HOUR_US).astype(np.int64)
     cdf = np.cumsum(hidden["popularity"])
     prod = np.minimum(np.searchsorted(cdf, rng.random(n_runs) * cdf[-1]), len(product_ids) - 1)
-    cause = np.where(defective > 0, labels(DEFECT_CAUSES, rng.integers(0, len(DEFECT_CAUSES), n_runs)), None)
+    cause = labels(DEFECT_CAUSES, rng.integers(0, len(DEFECT_CAUSES), n_runs))
+    cause[defective == 0] = None
     order = np.argsort(started, kind="stable")
     df = frame(
         "production_runs",

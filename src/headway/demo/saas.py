@@ -46,7 +46,7 @@ TRIAL_DAYS = (1, 30)
 SPEND_LAG_DAYS = 7
 HOSTING_COST_SHARE = 0.18
 REFUND_RATE = 0.01
-CHURN_SIGNALS = {
+CHURN_SIGNALS: dict[str, Any] = {
     "ticket_rate_per_month": 0.3,
     "churn_ticket_multiplier": 3.0,
     "ticket_window_days": 60,

@@ -102,7 +102,8 @@ def build_demo(business: str, size: str, seed: int, out: Path) -> DemoInfo:
 
 
 def print_summary(info: DemoInfo, out: Path, reused: bool = False) -> None:
-    table = Table(title=f"Demo data: {info.business} ({info.size}, seed {info.seed})", title_justify="left")
+    console.print(f"[bold]Demo data:[/] {info.business} ({info.size}, seed {info.seed})")
+    table = Table()
     table.add_column("Dataset", style="cyan")
     table.add_column("Rows", justify="right")
     for name, n in info.rows.items():

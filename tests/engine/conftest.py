@@ -102,6 +102,11 @@ MODEL = [
         {"kind": "snapshot", "dataset": "inventory_snapshots", "expr": "on_hand_value"},
     ),
     kpi(
+        "stock_on_hand",
+        {"kind": "snapshot", "dataset": "inventory_snapshots", "expr": "on_hand_qty", "per": "product_id"},
+    ),
+    kpi("margin_per_refund", {"kind": "derived", "formula": "gross_margin_pct / (refund_rate - refund_rate)"}),
+    kpi(
         "net_cash_flow",
         {
             "kind": "aggregate",
@@ -123,7 +128,8 @@ MODEL = [
     ),
 ]
 
-ORDER_KPIS = [k["id"] for k in MODEL if k["id"] not in ("subscription_churn", "inventory_value", "cash_balance")]
+NOT_ORDERS = ("subscription_churn", "inventory_value", "stock_on_hand", "cash_balance")
+ORDER_KPIS = [k["id"] for k in MODEL if k["id"] not in NOT_ORDERS]
 ORDER_KPIS.remove("net_cash_flow")
 
 
@@ -188,6 +194,7 @@ def make_frames(n_orders: int = 3000, seed: int = 7) -> dict[str, pd.DataFrame]:
         [(p, d, float(rng.integers(0, 100))) for d in days for p in products],
         columns=["product_id", "snapshot_date", "on_hand_qty"],
     )
+    inv = inv[rng.random(len(inv)) > 0.2].reset_index(drop=True)  # not every product is counted every time
     inv["on_hand_value"] = (inv["on_hand_qty"] * 4.5).round(2)
     inv["snapshot_date"] = inv["snapshot_date"].astype("datetime64[us]")
     n_cash = 800

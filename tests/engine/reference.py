@@ -9,6 +9,7 @@ is computed here only.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import duckdb
@@ -156,10 +157,12 @@ class Reference:
             den = self.value(m.denominator.kpi) if isinstance(m.denominator, KpiRef) else self.aggregate(m.denominator)
             return num / den.replace(0, np.nan)
         if isinstance(m, Derived):
-            refs = {k: self.value(k) for k in self.kpis if k in m.formula}
+            words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", m.formula))
+            refs = {k: self.value(k) for k in self.kpis if k in words}
             frame = pd.DataFrame(refs).reset_index(drop=True)
             self.con.register("k", frame)
             out = self.con.execute(f"SELECT CAST({m.formula} AS DOUBLE) AS v FROM k").df()["v"]
+            out = out.replace([np.inf, -np.inf], np.nan)  # x / 0 is undefined, as in a ratio
             self.con.unregister("k")
             out.index = next(iter(refs.values())).index
             return out
@@ -217,7 +220,11 @@ class Reference:
             df["v"] = self.sql_rows(ds, m.expr)
             df = df[self.mask(ds, m.filter)]
             df["period"] = self.period(df["t"])
-            latest = df.groupby(["period", "dim"])["t"].transform("max")
+            keys = ["period", "dim"]
+            if m.per:
+                df["per"] = self.frames[ds][m.per]
+                keys.append("per")
+            latest = df.groupby(keys, dropna=False)["t"].transform("max")
             return self.group(df[df["t"] == latest], m.agg.value, None, zero=False)
         raise AssertionError(f"no reference for {m.kind}")
 

@@ -25,7 +25,7 @@ PG_DSN = os.environ.get("HEADWAY_TEST_PG", "postgresql://postgres@127.0.0.1:5432
 CASES = {
     "order_pack_month_by_channel": (ORDER_KPIS, "month", "channel", Calendar()),
     "subscriptions_cash_quarter_berlin_april": (
-        ["subscription_churn", "inventory_value", "cash_balance"],
+        ["subscription_churn", "inventory_value", "stock_on_hand", "cash_balance"],
         "quarter",
         None,
         Calendar(timezone="Europe/Berlin", fiscal_year_start=4),

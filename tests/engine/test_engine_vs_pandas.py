@@ -60,7 +60,7 @@ def test_every_metric_kind_matches_pandas(frames, model, grain, by):
 @pytest.mark.parametrize("grain", ["month", "quarter", "week"])
 def test_subscription_churn_inventory_and_cash_balance(frames, model, grain):
     hw = open_headway(load(frames), models=list(model.values()), use_catalog=False)
-    kpis = ["subscription_churn", "inventory_value", "net_cash_flow", "cash_balance"]
+    kpis = ["subscription_churn", "inventory_value", "stock_on_hand", "net_cash_flow", "cash_balance"]
     start, end = date(2023, 6, 1), date(2024, 12, 31)
     got = hw.compute(kpis, grain=grain, start=start, end=end)
     ref = reference_frame(frames, model, kpis, grain, start, end)

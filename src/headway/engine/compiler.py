@@ -250,6 +250,9 @@ class Compiler:
         if self.q.dimension:
             keys.append(self.dim_of().as_(DIM))
             partition.append(_col(DIM))
+        if source.entity:
+            keys.append(_col(source.entity).as_("_entity"))
+            partition.append(_col("_entity"))
         values = [self.expr(ds, leaf.expr or "").as_(f"_v{i}") for i, leaf in enumerate(leaves)]
         conds = [self.in_range(ds, source.time)]
         if source.filter:
@@ -301,9 +304,7 @@ class Compiler:
             return _div(num, self.operand(m.denominator, node.leaves, den_index))
         if isinstance(m, Derived):
             formula = parse_formula(m.formula, self.plan.nodes.keys())
-            return formula.transform(
-                lambda n: _col(n.name) if isinstance(n, exp.Column) and n.name in self.plan.nodes else n
-            )
+            return formula.transform(self._formula_node)
         if isinstance(m, Composite):
             total = sum(c.weight for c in m.components)
             terms: list[exp.Expr] = []
@@ -328,6 +329,14 @@ class Compiler:
         if isinstance(m, Cumulative):
             return self.cumulative(m, node.leaves, by, order)
         raise AssertionError(f"unhandled metric kind {m.kind}")
+
+    def _formula_node(self, node: exp.Expression) -> exp.Expression:
+        """KPI ids become columns; every division is undefined (null) by zero, as in a ratio."""
+        if isinstance(node, exp.Column) and node.name in self.plan.nodes:
+            return _col(node.name)
+        if isinstance(node, exp.Div):
+            return _div(node.this, node.expression)
+        return node
 
     def cumulative(
         self, m: Cumulative, leaves: tuple[Leaf, ...], by: list[exp.Expr], order: exp.Order

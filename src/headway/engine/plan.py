@@ -237,7 +237,7 @@ class _Planner:
             return KpiNode(kpi, 1, (), leaves)
         if isinstance(m, Snapshot):
             time = self.time_column(kpi, m.dataset, m.time)
-            source = Source("snapshot", m.dataset, time, filter=m.filter)
+            source = Source("snapshot", m.dataset, time, entity=m.per, filter=m.filter)
             leaf = Leaf(source, Agg(m.agg), m.expr, role="snapshot")
             self.leaf(kpi, leaf)
             return KpiNode(kpi, 1, (), (leaf,))

@@ -229,6 +229,12 @@ class Duration(Frozen):
     time: str | None = None
     """Column placing a row in time; defaults to ``end`` (measured when finished)."""
 
+    @model_validator(mode="after")
+    def _check(self) -> Duration:
+        if (self.agg is Agg.PERCENTILE) != (self.percentile is not None):
+            raise ValueError("percentile is required with agg 'percentile' and only there")
+        return self
+
 
 class RetentionOutput(StrEnum):
     RETENTION = "retention"
@@ -268,6 +274,9 @@ class Snapshot(Frozen):
     agg: Literal[Agg.SUM, Agg.AVG, Agg.MAX, Agg.MIN] = Agg.SUM
     filter: str | None = None
     time: str | None = None
+    per: str | None = None
+    """Take each ``per`` value's own latest row in the period (e.g. ``product_id``: every
+    product's last count), instead of only the rows at the period's latest snapshot."""
 
 
 class Manual(Frozen):
@@ -303,6 +312,16 @@ class Kpi(Frozen):
     owner: str | None = None
     department: str | None = None
     tags: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _check_thresholds(self) -> Kpi:
+        t = self.thresholds
+        if t is not None:
+            if self.direction is Direction.HIGHER and t.good < t.warning:
+                raise ValueError(f"thresholds: higher is better, so good ({t.good}) must be >= warning ({t.warning})")
+            if self.direction is Direction.LOWER and t.good > t.warning:
+                raise ValueError(f"thresholds: lower is better, so good ({t.good}) must be <= warning ({t.warning})")
+        return self
 
     @property
     def kind(self) -> str:

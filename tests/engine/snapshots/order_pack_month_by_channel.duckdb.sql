@@ -183,9 +183,9 @@ WITH spine AS (
     *,
     CAST("revenue" AS DOUBLE) / NULLIF("orders", 0) AS "aov",
     CAST("_l2" AS DOUBLE) / NULLIF("revenue", 0) AS "gross_margin_pct",
-    (
-      "active_customers" - "new_customers"
-    ) / NULLIF("active_customers", 0) AS "repeat_purchase_rate",
+    CAST((
+      active_customers - new_customers
+    ) AS DOUBLE) / NULLIF(NULLIF(active_customers, 0), 0) AS "repeat_purchase_rate",
     CAST((
       "revenue" - LAG("revenue", 1) OVER (PARTITION BY "_dim" ORDER BY "_period")
     ) AS DOUBLE) / NULLIF(ABS(LAG("revenue", 1) OVER (PARTITION BY "_dim" ORDER BY "_period")), 0) AS "revenue_growth",
@@ -213,6 +213,9 @@ WITH spine AS (
 ), stage3 AS (
   SELECT
     *,
+    CAST(gross_margin_pct AS DOUBLE) / NULLIF((
+      refund_rate - refund_rate
+    ), 0) AS "margin_per_refund",
     (
       2.0 * (
         CAST("gross_margin_pct" AS DOUBLE) / 0.5
@@ -247,6 +250,7 @@ SELECT
   "avg_discount",
   "refund_rate",
   "customer_retention",
+  "margin_per_refund",
   "health_index"
 FROM stage3
 WHERE

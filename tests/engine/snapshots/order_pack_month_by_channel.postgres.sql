@@ -188,8 +188,8 @@ WITH spine AS (
     CAST("revenue" AS DOUBLE PRECISION) / NULLIF("orders", 0) AS "aov",
     CAST("_l2" AS DOUBLE PRECISION) / NULLIF("revenue", 0) AS "gross_margin_pct",
     CAST((
-      "active_customers" - "new_customers"
-    ) AS DOUBLE PRECISION) / NULLIF("active_customers", 0) AS "repeat_purchase_rate",
+      active_customers - new_customers
+    ) AS DOUBLE PRECISION) / NULLIF(NULLIF(active_customers, 0), 0) AS "repeat_purchase_rate",
     CAST((
       "revenue" - LAG("revenue", 1) OVER (PARTITION BY "_dim" ORDER BY "_period")
     ) AS DOUBLE PRECISION) / NULLIF(ABS(LAG("revenue", 1) OVER (PARTITION BY "_dim" ORDER BY "_period")), 0) AS "revenue_growth",
@@ -217,6 +217,9 @@ WITH spine AS (
 ), stage3 AS (
   SELECT
     *,
+    CAST(gross_margin_pct AS DOUBLE PRECISION) / NULLIF((
+      refund_rate - refund_rate
+    ), 0) AS "margin_per_refund",
     CAST((
       2.0 * (
         CAST("gross_margin_pct" AS DOUBLE PRECISION) / 0.5
@@ -251,6 +254,7 @@ SELECT
   "avg_discount",
   "refund_rate",
   "customer_retention",
+  "margin_per_refund",
   "health_index"
 FROM stage3
 WHERE

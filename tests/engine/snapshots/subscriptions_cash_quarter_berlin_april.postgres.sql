@@ -69,19 +69,43 @@ WITH spine AS (
     _t = _latest
   GROUP BY
     "_period"
-), src2_cash_transactions AS (
+), src2_inventory_snapshots AS (
+  SELECT
+    "_period",
+    SUM("_v0") AS _l3
+  FROM (
+    SELECT
+      *,
+      MAX("_t") OVER (PARTITION BY "_period", "_entity") AS _latest
+    FROM (
+      SELECT
+        CAST(DATE_TRUNC('QUARTER', "snapshot_date") AS DATE) AS _period,
+        "product_id" AS _entity,
+        "snapshot_date" AS _t,
+        on_hand_qty AS _v0
+      FROM "inventory_snapshots"
+      WHERE
+        "snapshot_date" >= CAST('2023-10-01 00:00:00' AS TIMESTAMP)
+        AND "snapshot_date" < CAST('2025-01-01 00:00:00' AS TIMESTAMP)
+    ) AS _rows
+  ) AS _ranked
+  WHERE
+    _t = _latest
+  GROUP BY
+    "_period"
+), src3_cash_transactions AS (
   SELECT
     CAST(DATE_TRUNC('QUARTER', "date") AS DATE) AS _period,
-    SUM(CASE WHEN direction = 'in' THEN amount ELSE -amount END) AS _l3
+    SUM(CASE WHEN direction = 'in' THEN amount ELSE -amount END) AS _l4
   FROM "cash_transactions"
   WHERE
     "date" >= CAST('2023-10-01 00:00:00' AS TIMESTAMP)
     AND "date" < CAST('2025-01-01 00:00:00' AS TIMESTAMP)
   GROUP BY
     1
-), src3_cash_transactions AS (
+), src4_cash_transactions AS (
   SELECT
-    SUM(CASE WHEN direction = 'in' THEN amount ELSE -amount END) AS _l4
+    SUM(CASE WHEN direction = 'in' THEN amount ELSE -amount END) AS _l5
   FROM "cash_transactions"
   WHERE
     "date" < CAST('2023-10-01 00:00:00' AS TIMESTAMP)
@@ -91,34 +115,39 @@ WITH spine AS (
     COALESCE("src0_subscriptions"."_l0", 0) AS _l0,
     COALESCE("src0_subscriptions"."_l1", 0) AS _l1,
     "src1_inventory_snapshots"."_l2" AS _l2,
-    COALESCE("src2_cash_transactions"."_l3", 0) AS _l3,
-    COALESCE("src3_cash_transactions"."_l4", 0) AS _l4
+    "src2_inventory_snapshots"."_l3" AS _l3,
+    COALESCE("src3_cash_transactions"."_l4", 0) AS _l4,
+    COALESCE("src4_cash_transactions"."_l5", 0) AS _l5
   FROM spine
   LEFT JOIN src0_subscriptions
     ON "src0_subscriptions"."_period" = "spine"."_period"
   LEFT JOIN src1_inventory_snapshots
     ON "src1_inventory_snapshots"."_period" = "spine"."_period"
-  LEFT JOIN src2_cash_transactions
-    ON "src2_cash_transactions"."_period" = "spine"."_period"
+  LEFT JOIN src2_inventory_snapshots
+    ON "src2_inventory_snapshots"."_period" = "spine"."_period"
   LEFT JOIN src3_cash_transactions
+    ON "src3_cash_transactions"."_period" = "spine"."_period"
+  LEFT JOIN src4_cash_transactions
     ON TRUE
 ), stage1 AS (
   SELECT
     *,
     1 - CAST("_l1" AS DOUBLE PRECISION) / NULLIF("_l0", 0) AS "subscription_churn",
     "_l2" AS "inventory_value",
-    "_l3" AS "net_cash_flow"
+    "_l3" AS "stock_on_hand",
+    "_l4" AS "net_cash_flow"
   FROM base
 ), stage2 AS (
   SELECT
     *,
-    COALESCE("_l4", 0) + SUM("net_cash_flow") OVER (ORDER BY "_period" ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS "cash_balance"
+    COALESCE("_l5", 0) + SUM("net_cash_flow") OVER (ORDER BY "_period" ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS "cash_balance"
   FROM stage1
 )
 SELECT
   "_period" AS "period",
   "subscription_churn",
   "inventory_value",
+  "stock_on_hand",
   "cash_balance"
 FROM stage2
 WHERE

@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeVar
 import duckdb
 import pandas as pd
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from headway.cli.formatting import (
@@ -119,6 +120,7 @@ def compute(
     sql: Annotated[bool, typer.Option("--sql", help="Print the generated SQL instead of running it.")] = False,
 ) -> None:
     """Compute KPIs per period (and dimension value) from a warehouse."""
+    kpi = list(dict.fromkeys(kpi))
     first, last = parse_date(start, "--from"), parse_date(end, "--to")
     if first and last and last < first:
         fail(f"--to ({last}) is before --from ({first})")
@@ -146,16 +148,17 @@ def compute(
 
 
 def result_table(hw: Headway, df: pd.DataFrame, ids: list[str], grain: Grain, by: str | None) -> Table:
-    table = Table(title=f"{', '.join(hw.kpis[k].name for k in ids)} by {grain.value}", title_justify="left")
+    names = ", ".join(hw.kpis[k].name for k in ids)
+    table = Table(title=escape(f"{names} by {grain.value}"), title_justify="left")
     table.add_column("Period", no_wrap=True)
     if by:
         table.add_column(by)
     for kpi_id in ids:
-        table.add_column(kpi_header(hw.kpis[kpi_id]), justify="right")
+        table.add_column(escape(kpi_header(hw.kpis[kpi_id])), justify="right")
     for row in df.itertuples(index=False):
         cells = [format_period(row[0], grain)]
         if by:
-            cells.append("–" if pd.isna(row[1]) else str(row[1]))
+            cells.append("–" if pd.isna(row[1]) else escape(str(row[1])))
         offset = 2 if by else 1
         cells += [format_value(row[offset + i], hw.kpis[k].unit) for i, k in enumerate(ids)]
         table.add_row(*cells)

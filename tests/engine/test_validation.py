@@ -473,3 +473,23 @@ def test_errors_carry_the_source_file() -> None:
 def test_validate_model_accepts_model_built_in_code() -> None:
     k = Kpi.model_validate(REVENUE)
     assert validate_model(KpiModel(kpis=(k,))) == []
+
+
+def test_running_total_since_the_start_needs_an_aggregate_base() -> None:
+    m = model(
+        REVENUE,
+        COGS,
+        kpi("gross", {"kind": "derived", "formula": "revenue - cogs"}),
+        kpi("gross_to_date", {"kind": "cumulative", "base": "gross", "window": "all"}),
+        kpi("gross_ytd", {"kind": "cumulative", "base": "gross", "window": "ytd"}),
+        kpi("revenue_to_date", {"kind": "cumulative", "base": "revenue", "window": "all"}),
+    )
+    errors = rule_errors(NonAdditiveBase.name, m)
+    assert [(e.kpi, e.field) for e in errors] == [("gross_to_date", "metric.base")]
+    assert "opening balance" in errors[0].message
+
+
+def test_unknown_snapshot_per_column() -> None:
+    m = model(kpi("stock", {"kind": "snapshot", "dataset": "inventory_snapshots", "expr": "on_hand_qty", "per": "sku"}))
+    errors = rule_errors(UnknownColumn.name, m)
+    assert [(e.kpi, e.field) for e in errors] == [("stock", "metric.per")]

@@ -171,7 +171,7 @@ def metric_fields(metric: Aggregate | Duration | Retention | Snapshot) -> Fields
         columns |= {c for c in (metric.time or _default_time(metric.dataset), metric.first_per) if c}
     elif isinstance(metric, Snapshot):
         columns |= _snippet_columns(metric.expr)
-        columns |= {c for c in (metric.time or _default_time(metric.dataset),) if c}
+        columns |= {c for c in (metric.time or _default_time(metric.dataset), metric.per) if c}
     elif isinstance(metric, Duration):
         columns |= {metric.start, metric.end, metric.time or metric.end}
     else:
@@ -335,9 +335,8 @@ def describe_metric(kpi: Kpi) -> str:
             text += f"; rows where `{metric.filter}`"
         return text
     if isinstance(metric, Snapshot):
-        text = (
-            f"{_AGG_NAMES[Agg(metric.agg)]}({metric.expr}) over `{metric.dataset}` at the last snapshot of each period"
-        )
+        last = f"each {metric.per}'s last snapshot" if metric.per else "the last snapshot"
+        text = f"{_AGG_NAMES[Agg(metric.agg)]}({metric.expr}) over `{metric.dataset}` at {last} of each period"
         if metric.filter:
             text += f" where `{metric.filter}`"
         return text

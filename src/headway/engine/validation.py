@@ -40,6 +40,7 @@ from headway.engine.spec import (
     Ratio,
     Retention,
     Snapshot,
+    Window,
 )
 
 Schema = Mapping[str, Mapping[str, FieldType]]
@@ -119,7 +120,7 @@ def column_fields(metric: DatasetMetric) -> list[tuple[str, str]]:
     elif isinstance(metric, Retention):
         candidates = [("entity", metric.entity), ("start", metric.start), ("end", metric.end)]
     else:
-        candidates = [("time", metric.time)]
+        candidates = [("time", metric.time), ("per", metric.per)]
     return [(name, value) for name, value in candidates if value is not None]
 
 
@@ -362,6 +363,10 @@ class NonAdditiveBase:
             if base is None:
                 continue  # reported by UnknownKpi
             reason = self._reason(base, kpis, set())
+            bm = base.metric
+            if not reason and kpi.metric.window is Window.ALL and not (isinstance(bm, Aggregate) and not bm.first_per):
+                reason = "is not an aggregate; a running total since the first data ('all') reads its opening balance"
+                reason += " from the rows before the range"
             if reason:
                 message = f"cumulative base '{base.id}' {reason}; use a sum or count aggregate as the base"
                 errors.append(_error(self, model, kpi, "metric.base", message))

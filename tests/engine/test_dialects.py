@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ORDER_KPIS
+from engine_data import ORDER_KPIS
 
 from headway.engine.api import canonical_schema
 from headway.engine.api import open as open_headway

@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_frames
+from engine_data import make_frames
 
 from headway.engine.api import open as open_headway
 from headway.engine.plan import CompileError
@@ -84,7 +84,7 @@ def test_range_selects_whole_periods(model, frames):
 
 def test_bad_requests_say_what_is_wrong(model, frames):
     hw = headway_over(model, frames)
-    with pytest.raises(CompileError, match="unknown KPI 'revenu'"):
+    with pytest.raises(CompileError, match="unknown KPI 'revenu'; did you mean 'revenue'"):
         hw.compute(["revenu"])
     with pytest.raises(CompileError, match="cannot break down by 'plan'"):
         hw.compute(["revenue"], by="plan")
@@ -124,3 +124,18 @@ def test_manual_kpis_are_not_computed(model, frames):
     hw.kpis["market_sentiment"] = kpis[0]
     with pytest.raises(CompileError, match="entered by hand"):
         hw.compute(["market_sentiment"])
+
+
+def test_a_missing_warehouse_file_is_an_error_not_an_empty_warehouse(tmp_path):
+    missing = tmp_path / "typo.duckdb"
+    with pytest.raises(FileNotFoundError, match="no warehouse at"):
+        open_headway(missing)
+    assert not missing.exists()
+
+
+def test_a_range_open_at_one_end_never_crosses_the_data(model, frames):
+    hw = headway_over(model, frames)
+    late = hw.compute(["orders"], start="2030-01-01")
+    assert list(late["period"]) == [pd.Timestamp("2030-01-01")] and late["orders"].iloc[0] == 0
+    early = hw.compute(["orders"], end="2020-03-31")
+    assert list(early["period"]) == [pd.Timestamp("2020-03-01")] and early["orders"].iloc[0] == 0

@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ORDER_KPIS
+from engine_data import ORDER_KPIS
 from reference import reference_frame
 
 from headway.engine.api import open as open_headway

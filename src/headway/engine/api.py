@@ -88,11 +88,15 @@ class Headway:
         start, end = query.start, query.end
         if start is None or end is None:
             bounds = self.data_range(resolved.sources(), schema)
-            given = start or end
+            given = start if start is not None else end
             if bounds is None and given is None:
                 return None
             lo, hi = bounds if bounds is not None else (given, given)
-            start, end = start or lo, end or hi
+            # One end given: the other comes from the data, but never crosses it.
+            if start is None:
+                start = lo if end is None or lo is None else min(lo, end)
+            if end is None:
+                end = hi if hi is None or start is None else max(hi, start)
         assert start is not None and end is not None
         if end < start:
             raise ValueError(f"the range ends ({end}) before it starts ({start})")

@@ -22,7 +22,7 @@ import yaml
 from headway.engine.canonical import CANONICAL
 from headway.engine.errors import ModelError, SpecError
 from headway.engine.expressions import parse_expression, parse_formula, referenced_columns, referenced_kpis
-from headway.engine.loader import parse_kpis
+from headway.engine.loader import parse_kpis, read_yaml
 from headway.engine.spec import (
     Agg,
     Aggregate,
@@ -128,7 +128,7 @@ def parse_catalog(files: Iterable[tuple[str, str]]) -> Catalog:
     errors: list[SpecError] = []
     for name, text in files:
         try:
-            data = yaml.safe_load(text)
+            data = read_yaml(text)
         except yaml.YAMLError as exc:
             errors.append(SpecError("syntax", f"invalid YAML: {exc}", name))
             continue

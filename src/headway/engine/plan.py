@@ -15,6 +15,7 @@ from datetime import date
 
 from headway.engine.canonical import CANONICAL, FieldType
 from headway.engine.errors import ModelError, SpecError
+from headway.engine.expressions import unknown_name_message
 from headway.engine.periods import Calendar, periods_per_year, shift, truncate, window_grain
 from headway.engine.spec import (
     Agg,
@@ -178,7 +179,7 @@ class _Planner:
 
     def ref(self, kpi: Kpi, ref_id: str) -> KpiNode | None:
         if ref_id not in self.registry:
-            self.error(kpi, "metric", f"unknown KPI '{ref_id}'")
+            self.error(kpi, "metric", unknown_name_message("KPI", ref_id, self.registry))
             return None
         return self.visit(ref_id)
 
@@ -329,7 +330,8 @@ def resolve(query: Query, registry: Mapping[str, Kpi], schema: Schema) -> Resolv
     planner = _Planner(query, registry, schema)
     for kpi_id in query.kpis:
         if kpi_id not in registry:
-            planner.errors.append(SpecError("compile", f"unknown KPI '{kpi_id}'", kpi=kpi_id))
+            message = unknown_name_message("KPI", kpi_id, registry)
+            planner.errors.append(SpecError("compile", message, kpi=kpi_id))
             continue
         planner.visit(kpi_id)
     if planner.errors:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from headway.engine.catalog import Catalog, load_catalog
 from headway.engine.errors import ModelError, SpecError
+from headway.engine.loader import read_yaml
 from headway.engine.spec import Direction
 
 TEMPLATE_FOLDER = "templates"
@@ -130,7 +131,7 @@ def load_templates() -> dict[str, Template]:
             continue
         source = f"{TEMPLATE_FOLDER}/{entry.name}"
         try:
-            template = parse_template(yaml.safe_load(entry.read_text(encoding="utf-8")), source)
+            template = parse_template(read_yaml(entry.read_text(encoding="utf-8")), source)
         except ModelError as exc:
             errors += exc.errors
             continue

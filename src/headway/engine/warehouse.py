@@ -262,9 +262,15 @@ def _is_missing(value: Any) -> bool:
     return value is None or value is pd.NaT or (isinstance(value, float) and value != value)
 
 
-def open_warehouse(target: str | Path, **options: Any) -> Warehouse:
-    """Open a warehouse from a path (DuckDB file) or a ``postgresql://`` URL."""
+def open_warehouse(target: str | Path, *, create: bool = False, **options: Any) -> Warehouse:
+    """Open a warehouse from a path (DuckDB file) or a ``postgresql://`` URL.
+
+    A DuckDB file that does not exist is an error unless ``create`` is set, so a typo
+    in a path does not quietly give an empty warehouse.
+    """
     text = str(target)
     if text.startswith(("postgresql://", "postgres://")):
         return PostgresWarehouse(text, **options)
+    if text != ":memory:" and not create and not Path(text).exists():
+        raise FileNotFoundError(f"no warehouse at {text} (a DuckDB file); check the path")
     return DuckDBWarehouse(text, **options)

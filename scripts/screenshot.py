@@ -1,6 +1,6 @@
 """Render the `headway demo` scorecard to docs/screenshot.svg (the README's picture).
 
-    .venv/bin/python scripts/screenshot.py
+.venv/bin/python scripts/screenshot.py
 """
 
 from pathlib import Path

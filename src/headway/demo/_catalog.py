@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from headway.demo._common import Ctx, frame, labels, make_ids
+from headway.demo._common import Ctx, frame, labels, make_ids, to_ts
 
 PRICE_MULTIPLIERS = np.round(np.arange(0.70, 1.301, 0.05), 2)
 PRICE_CHANGE_EVERY_DAYS = 45.0
@@ -111,6 +111,28 @@ def order_lines(
         "price": price,
         "cost": hidden["cost"][prod],
     }
+
+
+def order_lines_frame(
+    lines: dict[str, np.ndarray],
+    order_ids: np.ndarray,
+    product_ids: np.ndarray,
+    ordered_us: np.ndarray,
+    channel_names: np.ndarray,
+) -> pd.DataFrame:
+    """The canonical ``order_lines`` frame from :func:`order_lines`, with the order's time and channel copied."""
+    return frame(
+        "order_lines",
+        {
+            "order_id": order_ids[lines["order"]],
+            "product_id": product_ids[lines["product"]],
+            "quantity": lines["quantity"],
+            "unit_price": lines["price"],
+            "unit_cost": lines["cost"],
+            "ordered_at": to_ts(ordered_us[lines["order"]]),
+            "channel": channel_names[lines["order"]],
+        },
+    )
 
 
 def inventory(

@@ -13,6 +13,7 @@ from headway.demo._catalog import (
     PRICE_MULTIPLIERS,
     inventory,
     order_lines,
+    order_lines_frame,
     price_path,
     products,
 )
@@ -127,18 +128,7 @@ def generate(ctx: Ctx) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
             "delivered_at": to_ts(delivered),
         },
     )
-    lines_df = frame(
-        "order_lines",
-        {
-            "order_id": order_ids[lines["order"]],
-            "product_id": prod_df["product_id"].to_numpy()[lines["product"]],
-            "quantity": lines["quantity"],
-            "unit_price": lines["price"],
-            "unit_cost": lines["cost"],
-            "ordered_at": to_ts(ordered[lines["order"]]),
-            "channel": ch_names[channel[lines["order"]]],
-        },
-    )
+    lines_df = order_lines_frame(lines, order_ids, prod_df["product_id"].to_numpy(), ordered, ch_names[channel])
     acq = ("organic", "search", "social", "display", "email", "referral", "marketplace")
     customers = frame(
         "customers",

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from headway.demo import _back_office as bo
-from headway.demo._catalog import inventory, order_lines, price_path, products
+from headway.demo._catalog import inventory, order_lines, order_lines_frame, price_path, products
 from headway.demo._common import (
     DAY_US,
     HOUR_US,
@@ -121,18 +121,7 @@ def generate(ctx: Ctx) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
             "delivered_at": to_ts(np.where(d_ok, delivered, NAT)),
         },
     )
-    lines_df = frame(
-        "order_lines",
-        {
-            "order_id": order_ids[lines["order"]],
-            "product_id": prod_df["product_id"].to_numpy()[lines["product"]],
-            "quantity": lines["quantity"],
-            "unit_price": lines["price"],
-            "unit_cost": lines["cost"],
-            "ordered_at": to_ts(ordered[lines["order"]]),
-            "channel": labels(CHANNELS, channel[lines["order"]]),
-        },
-    )
+    lines_df = order_lines_frame(lines, order_ids, prod_df["product_id"].to_numpy(), ordered, labels(CHANNELS, channel))
     customers = frame(
         "customers",
         {

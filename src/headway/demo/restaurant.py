@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from headway.demo import _back_office as bo
-from headway.demo._catalog import order_lines, products
+from headway.demo._catalog import order_lines, order_lines_frame, products
 from headway.demo._common import (
     HOUR_US,
     MIN_US,
@@ -152,18 +152,7 @@ def _generate(ctx: Ctx, cfg: dict[str, Any], flavour: str) -> tuple[dict[str, pd
             "delivered_at": to_ts(np.where(cancelled | (delivered >= asof), NAT, delivered)),
         },
     )
-    lines_df = frame(
-        "order_lines",
-        {
-            "order_id": order_ids[lines["order"]],
-            "product_id": menu["product_id"].to_numpy()[lines["product"]],
-            "quantity": lines["quantity"],
-            "unit_price": lines["price"],
-            "unit_cost": lines["cost"],
-            "ordered_at": to_ts(ordered[lines["order"]]),
-            "channel": labels(ch_names, channel[lines["order"]]),
-        },
-    )
+    lines_df = order_lines_frame(lines, order_ids, menu["product_id"].to_numpy(), ordered, labels(ch_names, channel))
     customers = frame(
         "customers",
         {

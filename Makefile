@@ -18,6 +18,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/headway demo
+	$(BIN)/headway web-demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts

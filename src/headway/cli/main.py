@@ -2,7 +2,7 @@
 
 import typer
 
-from headway.cli import catalog_cmd, check_cmd, compute_cmd, demo_cmd, templates_cmd
+from headway.cli import catalog_cmd, check_cmd, compute_cmd, demo_cmd, templates_cmd, web_cmd
 
 app = typer.Typer(
     name="headway",
@@ -16,6 +16,9 @@ app.command("compute")(compute_cmd.compute)
 app.command("check")(check_cmd.check)
 app.command("demo-data")(demo_cmd.demo_data)
 app.command("demo")(demo_cmd.demo)
+app.command("serve")(web_cmd.serve)
+app.command("web-demo")(web_cmd.web_demo)
+app.command("manage", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(web_cmd.manage)
 
 
 @app.command()

@@ -61,9 +61,19 @@ class Headway:
         self.calendar = calendar or Calendar()
         self.tables = dict(tables or {})
         self.kpis = _registry(models, use_catalog)
+        self._schema: Schema | None = None
 
     @property
     def schema(self) -> Schema:
+        """Column types of the datasets, read from the warehouse once per Headway (``refresh_schema`` re-reads)."""
+        if self._schema is None:
+            self._schema = self._read_schema()
+        return self._schema
+
+    def refresh_schema(self) -> None:
+        self._schema = None
+
+    def _read_schema(self) -> Schema:
         schema = schema_of(self.warehouse)
         return {
             ds: schema[self.tables.get(ds, ds)] for ds in {*schema, *self.tables} if self.tables.get(ds, ds) in schema

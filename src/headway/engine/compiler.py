@@ -446,7 +446,7 @@ class Compiler:
             .order_by(*order_by)
         )
         for name, cte in self.ctes:
-            final = final.with_(name, as_=cte)
+            final = final.with_(name, as_=cte, copy=False)  # copying the growing query each time is quadratic
         return final
 
 

@@ -130,7 +130,10 @@ class Warehouse(Protocol):
 
 
 def schema_of(wh: Warehouse) -> dict[str, dict[str, FieldType]]:
-    """Every table's column types."""
+    """Every table's column types (in one catalog query where the warehouse offers it)."""
+    everything = getattr(wh, "all_columns", None)
+    if everything is not None:
+        return everything()
     return {t: wh.columns(t) for t in wh.tables()}
 
 
@@ -164,6 +167,16 @@ class DuckDBWarehouse:
             [table],
         ).fetchall()
         return {name: field_type_of(t) for name, t in rows}
+
+    def all_columns(self) -> dict[str, dict[str, FieldType]]:
+        rows = self.con.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position"
+        ).fetchall()
+        out: dict[str, dict[str, FieldType]] = {}
+        for table, name, sql_type in rows:
+            out.setdefault(table, {})[name] = field_type_of(sql_type)
+        return out
 
     def load_frame(
         self, table: str, df: pd.DataFrame, *, dataset_type: str | None = None, mode: LoadMode = "replace"

@@ -1,0 +1,71 @@
+"""Tenancy: every request knows its organisation and member; views declare the role they need.
+
+The current organisation is the one chosen in the session (a user may belong to
+several), else the user's first. Object lookups in views always go through
+``request.org`` — an id from another organisation is simply not found (404).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from headway.app.accounts.models import Member, Role
+
+SESSION_KEY = "headway_org_id"
+
+
+class TenancyMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.member = None  # type: ignore[attr-defined]
+        request.org = None  # type: ignore[attr-defined]
+        if request.user.is_authenticated:
+            members = Member.objects.select_related("org").filter(user=request.user)
+            chosen = request.session.get(SESSION_KEY)
+            member = members.filter(org_id=chosen).first() if chosen else None
+            member = member or members.order_by("joined_at").first()
+            if member is not None:
+                request.member = member  # type: ignore[attr-defined]
+                request.org = member.org  # type: ignore[attr-defined]
+        return self.get_response(request)
+
+
+def org_context(request: HttpRequest) -> dict[str, Any]:
+    member = getattr(request, "member", None)
+    return {"org": getattr(request, "org", None), "member": member}
+
+
+def member_required(role: str = Role.VIEWER) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """The view needs a logged-in member of an organisation with at least ``role``.
+
+    Any non-GET request needs at least the editor role unless the view asks for more:
+    a viewer changes nothing.
+    """
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            member: Member | None = getattr(request, "member", None)
+            if member is None:
+                return redirect("signup")
+            needed = role
+            if request.method not in ("GET", "HEAD", "OPTIONS") and not Member(role=needed).has_role(Role.EDITOR):
+                needed = Role.EDITOR
+            if not member.has_role(needed):
+                raise PermissionDenied(f"This needs the {needed} role; you are {member.role}.")
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -1,0 +1,11 @@
+"""URL routes: each domain's pages live in its own module."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("headway.app.accounts.urls")),
+    path("", include("headway.app.kpis.urls")),
+]
+
+handler403 = "headway.app.kpis.views.forbidden"
+handler404 = "headway.app.kpis.views.not_found"

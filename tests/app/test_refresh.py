@@ -1,0 +1,52 @@
+"""Refresh: series computed with the engine, swapped in atomically, old series kept on failure."""
+
+from __future__ import annotations
+
+import pytest
+
+from headway.app.kpis.models import Run, RunStatus, SeriesPoint
+from headway.app.kpis.refresh import execute, open_engine
+
+
+def test_series_equal_the_engine(shop):
+    hw = open_engine(shop)
+    expected = hw.compute(["aov", "new_customers"], grain="month")
+    hw.close()
+    points = SeriesPoint.objects.filter(run=shop.current_run, grain="month", dimension="")
+    for kpi in ("aov", "new_customers"):
+        stored = {p.period: p.value for p in points.filter(kpi_id=kpi)}
+        assert len(stored) == len(expected)
+        for row in expected.itertuples():
+            want = getattr(row, kpi)
+            got = stored[row.period.date()]
+            assert (got is None and want != want) or got == pytest.approx(want, rel=1e-12)
+
+
+def test_breakdowns_are_stored(shop):
+    dims = set(
+        SeriesPoint.objects.filter(run=shop.current_run, kpi_id="aov")
+        .exclude(dimension="")
+        .values_list("dimension", flat=True)
+    )
+    assert "channel" in dims
+
+
+def test_a_failed_refresh_keeps_the_previous_series_and_says_why(shop):
+    before = shop.current_run_id
+    count = SeriesPoint.objects.filter(run_id=before).count()
+    shop.warehouse_path().write_bytes(b"not a duckdb file")
+    run = Run.objects.create(org=shop)
+    execute(run.pk)
+    run.refresh_from_db()
+    shop.refresh_from_db()
+    assert run.status == RunStatus.FAILED and run.error
+    assert shop.current_run_id == before
+    assert SeriesPoint.objects.filter(run_id=before).count() == count
+
+
+def test_a_run_is_claimed_once(shop):
+    run = Run.objects.create(org=shop)
+    execute(run.pk)
+    first = SeriesPoint.objects.filter(run=run).count()
+    execute(run.pk)  # a second worker picking up the same run does nothing
+    assert SeriesPoint.objects.filter(run=run).count() == first > 0

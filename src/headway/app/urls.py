@@ -5,6 +5,7 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("headway.app.accounts.urls")),
     path("", include("headway.app.kpis.urls")),
+    path("", include("headway.app.kpis.catalog_urls")),
 ]
 
 handler403 = "headway.app.kpis.views.forbidden"

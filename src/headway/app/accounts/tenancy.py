@@ -69,3 +69,17 @@ def member_required(role: str = Role.VIEWER) -> Callable[[Callable[..., HttpResp
         return wrapped
 
     return decorator
+
+
+def visible_kpis(member: Member):  # type: ignore[no-untyped-def]
+    """The KPI definitions this member may see: all of the org's, or only their departments' ones.
+
+    Every page that lists or opens KPIs goes through this (an id outside it is a 404).
+    """
+    from headway.app.kpis.models import KpiDefinition
+
+    kpis = KpiDefinition.objects.filter(org=member.org)
+    departments = member.department_ids()
+    if departments is not None:
+        kpis = kpis.filter(department_id__in=departments)
+    return kpis

@@ -7,15 +7,15 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from headway.app.accounts.models import Role
-from headway.app.accounts.tenancy import member_required
-from headway.app.kpis.models import KpiDefinition, Run, SeriesPoint
+from headway.app.accounts.tenancy import member_required, visible_kpis
+from headway.app.kpis.models import Run, SeriesPoint
 from headway.app.kpis.refresh import start_refresh
 
 
 @member_required()
 def scorecard(request: HttpRequest) -> HttpResponse:
     org = request.org  # type: ignore[attr-defined]
-    kpis = list(KpiDefinition.objects.filter(org=org))
+    kpis = list(visible_kpis(request.member))  # type: ignore[attr-defined]
     latest: dict[str, SeriesPoint] = {}
     if org.current_run_id:
         points = SeriesPoint.objects.filter(run_id=org.current_run_id, grain="month", dimension="")

@@ -1,0 +1,3 @@
+"""Routes of the catalog and the KPI editor."""
+
+urlpatterns: list = []

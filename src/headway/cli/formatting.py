@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from enum import StrEnum
@@ -15,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from headway.engine.scoring import UNIT_DECIMALS, UNIT_SUFFIX, is_missing
 from headway.engine.spec import Grain, Kpi, Unit
 
 console = Console(highlight=False)
@@ -40,36 +40,6 @@ def fail(message: str) -> NoReturn:
 
 # --- numbers -----------------------------------------------------------------------------
 
-# Decimals shown per unit when a value is printed in a table.
-UNIT_DECIMALS: dict[Unit, int] = {
-    Unit.CURRENCY: 2,
-    Unit.PERCENT: 1,
-    Unit.COUNT: 0,
-    Unit.RATIO: 2,
-    Unit.SCORE: 1,
-    Unit.DAYS: 1,
-    Unit.HOURS: 1,
-    Unit.MINUTES: 1,
-    Unit.SECONDS: 0,
-    Unit.UNITS: 0,
-    Unit.KWH: 1,
-    Unit.KG: 1,
-    Unit.KM_PER_LITRE: 2,
-    Unit.INDEX: 2,
-}
-
-# Suffix written after a value of the unit ("" for none).
-UNIT_SUFFIX: dict[Unit, str] = {
-    Unit.DAYS: " days",
-    Unit.HOURS: " h",
-    Unit.MINUTES: " min",
-    Unit.SECONDS: " s",
-    Unit.UNITS: " units",
-    Unit.KWH: " kWh",
-    Unit.KG: " kg",
-    Unit.KM_PER_LITRE: " km/l",
-}
-
 UNIT_LABEL: dict[Unit, str] = {
     Unit.CURRENCY: "currency",
     Unit.PERCENT: "%",
@@ -88,10 +58,6 @@ UNIT_LABEL: dict[Unit, str] = {
 }
 
 
-def is_missing(value: Any) -> bool:
-    return value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
-
-
 def format_value(value: Any, unit: Unit, decimals: int | None = None) -> str:
     """A value as a reader expects it: 1,234.50 · 12.3% · 1,234 · 3.2 days; '–' when unknown."""
     if is_missing(value):
@@ -101,15 +67,6 @@ def format_value(value: Any, unit: Unit, decimals: int | None = None) -> str:
     if unit is Unit.PERCENT:
         return f"{number * 100:,.{places}f}%"
     return f"{number:,.{places}f}{UNIT_SUFFIX.get(unit, '')}"
-
-
-def kpi_decimals(kpi: Kpi) -> int | None:
-    """Decimals from the KPI's own display format (``currency:0``), if it has one."""
-    if kpi.format and ":" in kpi.format:
-        tail = kpi.format.rsplit(":", 1)[1]
-        if tail.isdigit():
-            return int(tail)
-    return None
 
 
 def kpi_header(kpi: Kpi) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar as calendar_module
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,14 +14,15 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from headway.cli.formatting import console, fail, format_value, is_missing, kpi_decimals
+from headway.cli.formatting import console, fail, format_value
 from headway.engine.api import Headway
 from headway.engine.api import open as open_headway
 from headway.engine.catalog import computable, load_catalog
 from headway.engine.errors import ModelError
 from headway.engine.periods import shift
 from headway.engine.plan import Schema, resolve
-from headway.engine.spec import Direction, Grain, Kpi, Manual, Thresholds, Unit
+from headway.engine.scoring import delta, growth, is_missing, kpi_decimals, latest_complete_month, status
+from headway.engine.spec import Grain, Kpi, Manual
 from headway.engine.templates import Template, get_template
 from headway.engine.warehouse import DuckDBWarehouse
 
@@ -48,50 +48,15 @@ def sparkline(values: Sequence[float | None]) -> str:
     return "".join(out)
 
 
-def growth(current: float | None, previous: float | None) -> float | None:
-    if is_missing(current) or is_missing(previous) or previous == 0:
-        return None
-    return (current - previous) / abs(previous)
-
-
-def status(kpi: Kpi, value: float | None, change: float | None) -> str | None:
-    """good / warning / bad from the KPI's thresholds read in its direction (None: no thresholds or no value)."""
-    t: Thresholds | None = kpi.thresholds
-    if t is None:
-        return None
-    x = change if t.basis == "change" else value
-    if is_missing(x):
-        return None
-    if kpi.direction is Direction.HIGHER:
-        return "good" if x >= t.good else "warning" if x >= t.warning else "bad"
-    return "good" if x <= t.good else "warning" if x <= t.warning else "bad"
-
-
-def latest_complete_month(last_day: date) -> date:
-    """First day of the last month fully covered by data ending on ``last_day``."""
-    month = last_day.replace(day=1)
-    if last_day.day == calendar_module.monthrange(last_day.year, last_day.month)[1]:
-        return month
-    return shift(month, -1, Grain.MONTH)
-
-
 def change_text(kpi: Kpi, current: float | None, previous: float | None) -> str:
     """Growth in %, or the difference in percentage points for a percent KPI; green when it moves the right way."""
-    if is_missing(current) or is_missing(previous):
+    d = delta(kpi, current, previous)
+    if d is None:
         return "[dim]–[/]"
-    if kpi.unit is Unit.PERCENT:
-        delta = (current - previous) * 100
-        text = f"{delta:+.{kpi_decimals(kpi) or 1}f} pp"
-    else:
-        g = growth(current, previous)
-        if g is None:
-            return "[dim]–[/]"
-        delta = g
-        text = f"{g * 100:+.1f}%"
-    if abs(delta) < 1e-12:
+    text = f"{d.amount:+.{kpi_decimals(kpi) or 1}f} pp" if d.points else f"{d.amount * 100:+.1f}%"
+    if d.better is None:
         return f"[dim]{text}[/]"
-    better = (delta > 0) == (kpi.direction is Direction.HIGHER)
-    return f"[{'green' if better else 'red'}]{text}[/]"
+    return f"[{'green' if d.better else 'red'}]{text}[/]"
 
 
 @dataclass

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from django.urls import NoReverseMatch, reverse
 from numpy.testing import assert_allclose
 from playwright.sync_api import expect
-
-from headway.cli.scorecard import latest_complete_month
 
 pytestmark = pytest.mark.browser
 
@@ -33,6 +32,13 @@ def route_missing(name: str, *args: object) -> bool:
 
 def digits(text: str) -> str:
     return re.sub(r"\D", "", text).lstrip("0")
+
+
+def latest_complete_month(last_day: date) -> date:
+    """First day of the last month whose every day is covered by data ending on ``last_day``."""
+    if (last_day + timedelta(days=1)).month != last_day.month:
+        return last_day.replace(day=1)
+    return (last_day.replace(day=1) - timedelta(days=1)).replace(day=1)
 
 
 def card(page, kpi_id: str):  # type: ignore[no-untyped-def]

@@ -40,8 +40,12 @@ class TenancyMiddleware:
 
 
 def org_context(request: HttpRequest) -> dict[str, Any]:
+    """The current org and member, and (queried only if a template uses it) every membership, for the switcher."""
     member = getattr(request, "member", None)
-    return {"org": getattr(request, "org", None), "member": member}
+    memberships = Member.objects.none()
+    if member is not None:
+        memberships = Member.objects.filter(user_id=member.user_id).select_related("org").order_by("org__name")
+    return {"org": getattr(request, "org", None), "member": member, "memberships": memberships}
 
 
 def member_required(role: str = Role.VIEWER) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:

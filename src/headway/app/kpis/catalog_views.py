@@ -97,7 +97,9 @@ def catalog(request: HttpRequest) -> HttpResponse:
         "total": len(lib),
         "has_data": bool(available),
     }
-    template = "kpis/catalog_results.html" if request.htmx else "kpis/catalog.html"  # type: ignore[attr-defined]
+    htmx = request.htmx  # type: ignore[attr-defined]
+    partial = htmx and not htmx.history_restore_request  # a restored history entry needs the whole page
+    template = "kpis/catalog_results.html" if partial else "kpis/catalog.html"
     return render(request, template, context)
 
 

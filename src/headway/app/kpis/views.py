@@ -4,25 +4,72 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
-from headway.app.accounts.models import Role
+from headway.app.accounts.models import Department, Member, Role
 from headway.app.accounts.tenancy import member_required, visible_kpis
-from headway.app.kpis.models import Run, SeriesPoint
+from headway.app.kpis.cards import CATEGORY_LABELS, build_cards
+from headway.app.kpis.models import Run
 from headway.app.kpis.refresh import start_refresh
+from headway.engine.spec import Category
+
+
+def visible_departments(member: Member) -> list[Department]:
+    departments = Department.objects.filter(org=member.org)
+    scoped = member.department_ids()
+    return list(departments if scoped is None else departments.filter(id__in=scoped))
+
+
+def with_subdepartments(department: Department) -> set[int]:
+    """The department's id and the ids of every department under it."""
+    children: dict[int | None, list[int]] = {}
+    for d in Department.objects.filter(org_id=department.org_id).values("id", "parent_id"):
+        children.setdefault(d["parent_id"], []).append(d["id"])
+    found: set[int] = set()
+    pending = [department.id]
+    while pending:
+        current = pending.pop()
+        if current not in found:
+            found.add(current)
+            pending += children.get(current, [])
+    return found
 
 
 @member_required()
+@require_safe
 def scorecard(request: HttpRequest) -> HttpResponse:
     org = request.org  # type: ignore[attr-defined]
-    kpis = list(visible_kpis(request.member))  # type: ignore[attr-defined]
-    latest: dict[str, SeriesPoint] = {}
-    if org.current_run_id:
-        points = SeriesPoint.objects.filter(run_id=org.current_run_id, grain="month", dimension="")
-        for p in points.order_by("period"):
-            latest[p.kpi_id] = p
-    cards = [{"kpi": d.to_spec(), "point": latest.get(d.kpi_id)} for d in kpis]
-    return render(request, "kpis/scorecard.html", {"cards": cards, "run": org.current_run})
+    member = request.member  # type: ignore[attr-defined]
+    definitions = list(visible_kpis(member).select_related("department"))
+    departments = visible_departments(member)
+    categories = sorted({d.spec.get("category") for d in definitions} & {c.value for c in Category})
+    chosen_department = request.GET.get("department", "")
+    chosen_category = request.GET.get("category", "")
+    shown = definitions
+    department = next((d for d in departments if str(d.id) == chosen_department), None)
+    if department is not None:
+        ids = with_subdepartments(department)
+        shown = [d for d in shown if d.department_id in ids]
+    else:
+        chosen_department = ""
+    if chosen_category in categories:
+        shown = [d for d in shown if d.spec.get("category") == chosen_category]
+    else:
+        chosen_category = ""
+    context = {
+        "cards": build_cards(shown, org),
+        "has_kpis": bool(definitions),
+        "run": org.current_run if org.current_run_id else None,
+        "latest_run": Run.objects.filter(org=org).first(),
+        "departments": departments,
+        "categories": [(c, CATEGORY_LABELS[Category(c)]) for c in categories],
+        "chosen_department": chosen_department,
+        "chosen_category": chosen_category,
+        "filtered": bool(chosen_department or chosen_category),
+    }
+    if request.htmx and request.htmx.target == "cards":  # type: ignore[attr-defined]
+        return render(request, "kpis/_cards.html", context)
+    return render(request, "kpis/scorecard.html", context)
 
 
 @require_POST

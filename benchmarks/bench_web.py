@@ -247,7 +247,7 @@ def main() -> int:
             base = f"http://127.0.0.1:{port}"
             cookie = login(base)
             page = urllib.request.urlopen(urllib.request.Request(f"{base}/", headers={"Cookie": cookie})).read()
-            cards = page.count(b'class="card')
+            cards = len(re.findall(rb'<li class="card\b[^>]*data-kpi=', page))
             if cards < args.kpis:
                 raise SystemExit(f"the scorecard shows {cards} cards, expected {args.kpis}")
             with multiprocessing.get_context("spawn").Pool(args.clients) as pool:
@@ -257,7 +257,9 @@ def main() -> int:
         finally:
             server.terminate()
             server.wait(timeout=30)
+        load_avg = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(f"{args.clients} clients, {args.duration:.0f} s each, gunicorn {args.workers}x{args.threads} threads")
+        print(f"machine load average after the run (1, 5, 15 min): {load_avg}; the clients share the 2 cores")
         print(scorecard.line())
         print(static.line())
         ratio = static.rps / scorecard.rps

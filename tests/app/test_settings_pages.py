@@ -186,6 +186,8 @@ def test_with_a_second_owner_the_first_may_step_down(client, team):
     assert client.post(reverse("member_update", args=[owner.pk]), {f"m{owner.pk}-role": "admin"}).status_code == 302
     owner.refresh_from_db()
     assert owner.role == Role.ADMIN
+    response = client.post(reverse("member_update", args=[owner.pk]), {f"m{owner.pk}-role": "viewer"})
+    assert response["Location"] == reverse("scorecard")  # no longer allowed on the settings page
 
 
 def test_an_admin_cannot_make_owners_nor_touch_an_owner(client, team):

@@ -98,6 +98,8 @@ def member_update(request: HttpRequest, member_id: int) -> HttpResponse:
         return _members_page(request, bound=form)
     form.save()
     messages.success(request, f"{target.user.username} is now {target.get_role_display().lower()}.")
+    if target.pk == request.member.pk and not target.can_admin:  # type: ignore[attr-defined]
+        return redirect("scorecard")  # they stepped down and can no longer see the settings
     return redirect("settings_members")
 
 

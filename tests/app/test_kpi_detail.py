@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 import pytest
 from conftest import client_for
+from django.core.cache import cache
 from django.urls import reverse
 from openpyxl import load_workbook
 
@@ -17,6 +18,12 @@ from headway.app.kpis.models import KpiDefinition, SeriesPoint
 
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "trend"}
 KPI_URLS = ["kpi_detail", "kpi_trend", "kpi_breakdown", "kpi_series_csv", "kpi_series_xlsx"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Rendered cards are cached per run; tests edit a run's series in place, which the app never does."""
+    cache.clear()
 
 
 def stored(shop, kpi_id: str, grain: str, dimension: str = "") -> list[tuple]:

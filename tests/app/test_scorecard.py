@@ -7,17 +7,26 @@ from datetime import date
 
 import pytest
 from conftest import client_for, make_user
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from headway.app.accounts.models import Department, Member, Role
 from headway.app.accounts.onboarding import create_org
 from headway.app.kpis.formatting import format_delta, format_number, format_unit_value, period_label
-from headway.app.kpis.models import KpiDefinition, SeriesPoint
-from headway.app.kpis.refresh import open_engine
+from headway.app.kpis.models import KpiDefinition, Run, SeriesPoint
+from headway.app.kpis.refresh import execute, open_engine
 from headway.engine.scoring import Delta
 from headway.engine.spec import Unit
 
 NBSP = "\u00a0"
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Rendered cards are cached per run; tests edit a run's series in place, which the app never does."""
+    cache.clear()
 
 
 def card(page: str, kpi_id: str) -> str:
@@ -264,3 +273,20 @@ def test_viewer_can_view_but_not_post_and_anonymous_is_sent_to_sign_in(client, s
     page = viewer.get(reverse("scorecard")).content.decode()
     assert "aov" in card_ids(page) and "Refresh now" not in page
     assert viewer.post(reverse("scorecard")).status_code == 403
+
+
+def test_cards_are_cached_per_run_and_a_new_run_is_shown_at_once(client, shop):
+    def cards_of(page: str) -> str:
+        return page[page.index('<ul class="cards">') : page.index("</ul>", page.index('<ul class="cards">'))]
+
+    first = cards_of(scorecard(client, "owner"))
+    with CaptureQueriesContext(connection) as queries:
+        assert cards_of(scorecard(client, "owner")) == first
+    assert not [q for q in queries.captured_queries if "kpis_seriespoint" in q["sql"]]  # cards from the cache
+    old_run = shop.current_run
+    SeriesPoint.objects.filter(run=old_run, kpi_id="aov", period=date(2024, 12, 1), dimension="").update(value=1.5)
+    assert raw_value(card(scorecard(client, "owner"), "aov")) != 1.5  # the same run: served from the cache
+    new_run = Run.objects.create(org=shop)
+    execute(new_run.pk)
+    SeriesPoint.objects.filter(run=new_run, kpi_id="aov", period=date(2024, 12, 1), dimension="").update(value=2.5)
+    assert raw_value(card(scorecard(client, "owner"), "aov")) == 2.5

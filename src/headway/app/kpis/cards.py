@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from django.utils.safestring import SafeString
+from django.core.cache import cache
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString, mark_safe
 
 from headway.app.accounts.models import Organization
 from headway.app.kpis.charts import sparkline_svg
 from headway.app.kpis.formatting import format_delta, format_kpi_value, format_number, period_label
 from headway.app.kpis.models import KpiDefinition, Run
-from headway.app.kpis.series import Series, shown_grain, totals
+from headway.app.kpis.series import Series, scoring_start, shown_grain, totals
 from headway.engine.scoring import Delta, Score, Status, score
 from headway.engine.spec import Category, Direction, Grain, Kpi
 
@@ -28,6 +31,10 @@ CATEGORY_LABELS = {
     Category.INNOVATION_STRATEGY: "Innovation & strategy",
     Category.RISK_SECURITY: "Risk & security",
 }
+
+SPARK_PERIODS = 12
+CARD_CACHE_VERSION = 1  # bump when a card's markup changes, so no cache serves the old one
+CARD_CACHE_SECONDS = 24 * 3600
 
 GRAIN_NOUNS = {Grain.WEEK: "weeks", Grain.MONTH: "months", Grain.QUARTER: "quarters"}
 
@@ -98,7 +105,7 @@ def _reason(definition: KpiDefinition, run: Run | None, s: Score, series: Series
 def build_card(definition: KpiDefinition, kpi: Kpi, series: Series, grain: Grain, org: Organization) -> Card:
     run = org.current_run if org.current_run_id else None
     as_of: date | None = run.data_as_of if run else None
-    s = score(kpi, series, grain, as_of)
+    s = score(kpi, series, grain, as_of, SPARK_PERIODS)
     locale, currency = org.locale, org.currency
     headline_partial = s.period is None and s.partial_period is not None
     value = s.partial_value if headline_partial else s.value
@@ -147,12 +154,48 @@ def build_card(definition: KpiDefinition, kpi: Kpi, series: Series, grain: Grain
 
 
 def build_cards(definitions: Iterable[KpiDefinition], org: Organization) -> list[Card]:
-    """One card per KPI, with one query for all their series."""
+    """One card per KPI, with one query for all their series (only the periods a score needs)."""
     run = org.current_run if org.current_run_id else None
     specs = [(d, d.to_spec()) for d in definitions]
     grains = {d.kpi_id: shown_grain(k) for d, k in specs}
-    series = totals(run, grains.items())
+    as_of = run.data_as_of if run else None
+    since = {g: scoring_start(as_of, g, SPARK_PERIODS) for g in set(grains.values())}
+    series = totals(run, grains.items(), since)
     return [build_card(d, k, series[(d.kpi_id, grains[d.kpi_id])], grains[d.kpi_id], org) for d, k in specs]
+
+
+def _cache_key(definition: KpiDefinition, org: Organization, run: Run | None) -> str:
+    """Everything a card's markup depends on. A run's series never change once it succeeded."""
+    parts = (
+        CARD_CACHE_VERSION,
+        org.pk,
+        org.locale,
+        org.currency,
+        org.fiscal_year_start,
+        definition.pk,
+        definition.updated_at.isoformat(),
+        run.pk if run else None,
+        run.finished_at.isoformat() if run and run.finished_at else None,
+        run.data_as_of.isoformat() if run and run.data_as_of else None,
+        (run.notes or {}).get(definition.kpi_id) if run else None,
+    )
+    return "hw-card:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def rendered_cards(definitions: list[KpiDefinition], org: Organization) -> list[SafeString]:
+    """The cards' HTML, in order; cached per KPI and run, so a scorecard costs a cache lookup once computed."""
+    run = org.current_run if org.current_run_id else None
+    keys = [_cache_key(d, org, run) for d in definitions]
+    found: dict[str, str] = cache.get_many(keys)
+    missing = [d for d, key in zip(definitions, keys, strict=True) if key not in found]
+    if missing:
+        fresh = {
+            _cache_key(card.definition, org, run): render_to_string("kpis/_card.html", {"card": card})
+            for card in build_cards(missing, org)
+        }
+        cache.set_many(fresh, CARD_CACHE_SECONDS)
+        found.update(fresh)
+    return [mark_safe(found[key]) for key in keys]
 
 
 def thresholds_text(kpi: Kpi, locale: str, currency: str) -> str:

@@ -16,6 +16,8 @@ from django.utils.safestring import SafeString, mark_safe
 from headway.engine.spec import Kpi, Unit
 
 SPARK_WIDTH, SPARK_HEIGHT, SPARK_PAD = 120, 32, 3
+DATASET = "series"
+MAX_MARKED_POINTS = 60
 
 
 def sparkline_svg(values: Sequence[float | None], label: str) -> SafeString:
@@ -46,6 +48,13 @@ def sparkline_svg(values: Sequence[float | None], label: str) -> SafeString:
     )
 
 
+def with_rows(chart: alt.TopLevelMixin, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The spec with its data added after validation: Altair would otherwise check every row against the schema."""
+    spec = chart.to_dict()
+    spec["datasets"] = {DATASET: rows}
+    return spec
+
+
 def axis_format(kpi: Kpi, decimals: int) -> str:
     """A d3 format for the value axis (the locale supplies separators and the currency symbol)."""
     if kpi.unit is Unit.PERCENT:
@@ -65,15 +74,15 @@ def trend_spec(rows: list[dict[str, Any]], kpi: Kpi, decimals: int, unit_title: 
 
     ``rows``: period (ISO date), series (legend label), value, shown (formatted value), label (period), partial.
     """
-    data = alt.Data(values=rows)
-    base = alt.Chart(data)
+    base = alt.Chart(alt.NamedData(name=DATASET))
     tooltip = [
         alt.Tooltip("label:N", title="Period"),
         alt.Tooltip("series:N", title="Series"),
         alt.Tooltip("shown:N", title="Value"),
     ]
     series_names = list(dict.fromkeys(r["series"] for r in rows))
-    line = base.mark_line(point=True, strokeWidth=2).encode(
+    dense = len(rows) > 2 * MAX_MARKED_POINTS  # two series: markers only when they stay readable
+    line = base.mark_line(point=not dense, strokeWidth=2).encode(
         x=_utc_x(),
         y=alt.Y("value:Q", title=unit_title, axis=alt.Axis(format=axis_format(kpi, decimals))),
         color=alt.Color(
@@ -94,17 +103,21 @@ def trend_spec(rows: list[dict[str, Any]], kpi: Kpi, decimals: int, unit_title: 
     chart = alt.layer(line, partial).properties(
         width="container", height=260, description=f"{kpi.name} over time (the table below lists every value)"
     )
-    return chart.to_dict()
+    return with_rows(chart, rows)
 
 
 def breakdown_spec(rows: list[dict[str, Any]], kpi: Kpi, decimals: int, dimension: str, period: str) -> dict[str, Any]:
     """Horizontal bars of the KPI per dimension value for one period. ``rows``: name, value, shown."""
     chart = (
-        alt.Chart(alt.Data(values=rows))
+        alt.Chart(alt.NamedData(name=DATASET))
         .mark_bar(color="#0a58ca")
         .encode(
             y=alt.Y("name:N", sort="-x", title=dimension.replace("_", " ").capitalize()),
-            x=alt.X("value:Q", title=f"{kpi.name}, {period}", axis=alt.Axis(format=axis_format(kpi, decimals))),
+            x=alt.X(
+                "value:Q",
+                title=f"{kpi.name}, {period}",
+                axis=alt.Axis(format=axis_format(kpi, decimals), tickCount=5),
+            ),
             tooltip=[alt.Tooltip("name:N", title=dimension), alt.Tooltip("shown:N", title="Value")],
         )
         .properties(
@@ -113,4 +126,4 @@ def breakdown_spec(rows: list[dict[str, Any]], kpi: Kpi, decimals: int, dimensio
             description=f"{kpi.name} by {dimension} in {period} (the table lists every value)",
         )
     )
-    return chart.to_dict()
+    return with_rows(chart, rows)

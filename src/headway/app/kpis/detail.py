@@ -136,6 +136,8 @@ def dimension_breakdown(kpi: Kpi, org: Organization, dimension: str) -> dict[str
     rows = []
     for name, series in data.items():
         value, before = series.get(period), series.get(previous)
+        if value is None and before is None:
+            continue  # a value only other datasets have (a marketing channel no order came through)
         rows.append(
             {
                 "name": name or "(none)",

@@ -15,6 +15,7 @@ from django.db.models import Q
 from headway.app.accounts.models import Organization
 from headway.app.kpis.models import Run, SeriesPoint
 from headway.app.kpis.refresh import BREAKDOWN_GRAIN, GRAINS
+from headway.engine.periods import periods_per_year, shift
 from headway.engine.spec import Grain, Kpi
 
 Series = dict[date, float | None]
@@ -29,8 +30,17 @@ def parse_grain(value: str | None, default: Grain) -> Grain:
     return Grain(value) if value in GRAINS else default
 
 
-def totals(run: Run | None, wanted: Iterable[tuple[str, Grain]]) -> dict[tuple[str, Grain], Series]:
-    """Total (no dimension) series of each (kpi id, grain), in one query."""
+def scoring_start(as_of: date | None, grain: Grain, window: int) -> date | None:
+    """The first period a score needs: a year before the oldest of the last ``window`` periods, plus slack."""
+    if as_of is None:
+        return None
+    return shift(as_of.replace(day=1), -(periods_per_year(grain) + window + 2), grain)
+
+
+def totals(
+    run: Run | None, wanted: Iterable[tuple[str, Grain]], since: dict[Grain, date | None] | None = None
+) -> dict[tuple[str, Grain], Series]:
+    """Total (no dimension) series of each (kpi id, grain), in one query; from ``since[grain]`` on if given."""
     by_grain: dict[Grain, list[str]] = defaultdict(list)
     for kpi_id, grain in wanted:
         by_grain[grain].append(kpi_id)
@@ -39,7 +49,8 @@ def totals(run: Run | None, wanted: Iterable[tuple[str, Grain]]) -> dict[tuple[s
         return out
     match = Q()
     for grain, ids in by_grain.items():
-        match |= Q(grain=grain.value, kpi_id__in=ids)
+        start = (since or {}).get(grain)
+        match |= Q(grain=grain.value, kpi_id__in=ids, **({"period__gte": start} if start else {}))
     rows = (
         SeriesPoint.objects.filter(match, run=run, dimension="")
         .order_by("period")

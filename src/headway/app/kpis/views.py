@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from headway.app.accounts.models import Department, Member, Role
 from headway.app.accounts.tenancy import member_required, visible_kpis
-from headway.app.kpis.cards import CATEGORY_LABELS, build_cards
+from headway.app.kpis.cards import CATEGORY_LABELS, rendered_cards
 from headway.app.kpis.models import Run
 from headway.app.kpis.refresh import start_refresh
 from headway.engine.spec import Category
@@ -57,7 +57,7 @@ def scorecard(request: HttpRequest) -> HttpResponse:
     else:
         chosen_category = ""
     context = {
-        "cards": build_cards(shown, org),
+        "cards": rendered_cards(shown, org),
         "has_kpis": bool(definitions),
         "run": org.current_run if org.current_run_id else None,
         "latest_run": Run.objects.filter(org=org).first(),

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
+from app_helpers import make_user
 
 from headway.app.accounts.models import Member, Role
 from headway.app.accounts.onboarding import create_org, load_demo_data
 from headway.app.kpis.models import Run
 from headway.app.kpis.refresh import execute
-
-
-def make_user(username: str):
-    return get_user_model().objects.create_user(username, f"{username}@example.com", "correct horse battery")
 
 
 @pytest.fixture
@@ -34,11 +30,6 @@ def other_org(db):
     """Another tenant, with its own owner (the outsider)."""
     outsider = make_user("outsider")
     return create_org("Other", outsider, "saas")
-
-
-def client_for(client, username: str):
-    client.force_login(get_user_model().objects.get(username=username))
-    return client
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import client_for, make_user
+from app_helpers import client_for, make_user
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import client_for
+from app_helpers import client_for
 from django.urls import reverse
 
 from headway.app.kpis.models import KpiDefinition, KpiSource, SeriesPoint

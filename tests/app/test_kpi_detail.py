@@ -9,7 +9,7 @@ import re
 from datetime import date, datetime
 
 import pytest
-from conftest import client_for
+from app_helpers import client_for
 from django.core.cache import cache
 from django.urls import reverse
 from openpyxl import load_workbook

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import client_for
+from app_helpers import client_for
 from django.urls import reverse
 from django.utils.html import escape
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import client_for
+from app_helpers import client_for
 from django.urls import reverse
 
 

@@ -6,7 +6,7 @@ import re
 from datetime import date
 
 import pytest
-from conftest import client_for, make_user
+from app_helpers import client_for, make_user
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import client_for, make_user
+from app_helpers import client_for, make_user
 from django.core import mail
 from django.urls import reverse
 

@@ -90,9 +90,10 @@ class Member(models.Model):
         return self.has_role(Role.ADMIN)
 
     def department_ids(self) -> set[int] | None:
-        """The departments this member is limited to (None: the whole organisation)."""
-        ids = set(self.departments.values_list("id", flat=True))
-        return ids or None
+        """The departments this member is limited to (None: the whole organisation); read once per request."""
+        if not hasattr(self, "_department_ids"):
+            self._department_ids = set(self.departments.values_list("id", flat=True)) or None
+        return self._department_ids
 
 
 def _token() -> str:

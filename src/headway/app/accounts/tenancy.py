@@ -28,11 +28,14 @@ class TenancyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.member = None  # type: ignore[attr-defined]
         request.org = None  # type: ignore[attr-defined]
+        request.memberships = []  # type: ignore[attr-defined]
         if request.user.is_authenticated:
-            members = Member.objects.select_related("org").filter(user=request.user)
+            # One query: every membership of the user, in the order they joined.
+            members = list(Member.objects.select_related("org").filter(user=request.user).order_by("joined_at"))
+            request.memberships = sorted(members, key=lambda m: m.org.name)  # type: ignore[attr-defined]
             chosen = request.session.get(SESSION_KEY)
-            member = members.filter(org_id=chosen).first() if chosen else None
-            member = member or members.order_by("joined_at").first()
+            member = next((m for m in members if m.org_id == chosen), None) if chosen else None
+            member = member or (members[0] if members else None)
             if member is not None:
                 request.member = member  # type: ignore[attr-defined]
                 request.org = member.org  # type: ignore[attr-defined]
@@ -40,11 +43,9 @@ class TenancyMiddleware:
 
 
 def org_context(request: HttpRequest) -> dict[str, Any]:
-    """The current org and member, and (queried only if a template uses it) every membership, for the switcher."""
+    """The current org and member, and every membership of the user (for the switcher)."""
     member = getattr(request, "member", None)
-    memberships = Member.objects.none()
-    if member is not None:
-        memberships = Member.objects.filter(user_id=member.user_id).select_related("org").order_by("org__name")
+    memberships = getattr(request, "memberships", [])
     return {"org": getattr(request, "org", None), "member": member, "memberships": memberships}
 
 

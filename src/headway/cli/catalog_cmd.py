@@ -9,7 +9,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from headway.cli.formatting import (
-    UNIT_LABEL,
     OutputFormat,
     console,
     enum_text,
@@ -96,7 +95,7 @@ def list_kpis(
     table.add_column("Unit")
     for k in kpis:
         arrow = "↑" if k.direction is Direction.HIGHER else "↓"
-        table.add_row(k.id, escape(k.name), k.category.value, k.indicator.value, arrow, UNIT_LABEL[k.unit])
+        table.add_row(k.id, escape(k.name), k.category.value, k.indicator.value, arrow, k.unit.label)
     console.print(table)
     if not kpis:
         console.print("[yellow]No KPI matches.[/] Try a shorter --search or another --category.")

@@ -40,23 +40,6 @@ def fail(message: str) -> NoReturn:
 
 # --- numbers -----------------------------------------------------------------------------
 
-UNIT_LABEL: dict[Unit, str] = {
-    Unit.CURRENCY: "currency",
-    Unit.PERCENT: "%",
-    Unit.COUNT: "count",
-    Unit.RATIO: "ratio",
-    Unit.SCORE: "score",
-    Unit.DAYS: "days",
-    Unit.HOURS: "hours",
-    Unit.MINUTES: "minutes",
-    Unit.SECONDS: "seconds",
-    Unit.UNITS: "units",
-    Unit.KWH: "kWh",
-    Unit.KG: "kg",
-    Unit.KM_PER_LITRE: "km/l",
-    Unit.INDEX: "index",
-}
-
 
 def format_value(value: Any, unit: Unit, decimals: int | None = None) -> str:
     """A value as a reader expects it: 1,234.50 · 12.3% · 1,234 · 3.2 days; '–' when unknown."""
@@ -70,7 +53,7 @@ def format_value(value: Any, unit: Unit, decimals: int | None = None) -> str:
 
 
 def kpi_header(kpi: Kpi) -> str:
-    return f"{kpi.name}\n({UNIT_LABEL[kpi.unit]})"
+    return f"{kpi.name}\n({kpi.unit.label})"
 
 
 def format_period(value: Any, grain: Grain) -> str:

@@ -57,6 +57,19 @@ class Unit(StrEnum):
     KM_PER_LITRE = "km_per_litre"
     INDEX = "index"
 
+    @property
+    def label(self) -> str:
+        """A short label for table headers, chart axes and lists."""
+        return _UNIT_LABELS.get(self, self.value)
+
+
+_UNIT_LABELS = {
+    Unit.CURRENCY: "currency",
+    Unit.PERCENT: "%",
+    Unit.KWH: "kWh",
+    Unit.KM_PER_LITRE: "km per litre",
+}
+
 
 class Grain(StrEnum):
     DAY = "day"

@@ -16,7 +16,7 @@ from headway.app.accounts.tenancy import member_required
 from headway.app.kpis.models import KpiDefinition, KpiSource
 from headway.app.kpis.refresh import open_engine, start_refresh
 from headway.engine.catalog import Catalog, computable, load_catalog
-from headway.engine.spec import Category, Kpi
+from headway.engine.spec import Category, Kpi, Unit
 
 CATEGORY_TITLES = {
     Category.FINANCIAL: "Financial",
@@ -28,8 +28,6 @@ CATEGORY_TITLES = {
     Category.INNOVATION_STRATEGY: "Innovation and strategy",
     Category.RISK_SECURITY: "Risk and security",
 }
-
-UNIT_LABELS = {"currency": "money", "percent": "%", "km_per_litre": "km per litre", "kwh": "kWh"}
 
 
 @dataclass(frozen=True)
@@ -43,7 +41,8 @@ class CatalogRow:
 
     @property
     def unit(self) -> str:
-        return UNIT_LABELS.get(self.kpi.unit.value, self.kpi.unit.value)
+        # An owner reads "money" more easily than "currency"; the amount is in the org's own currency.
+        return "money" if self.kpi.unit is Unit.CURRENCY else self.kpi.unit.label
 
 
 def available_columns(org: Organization) -> dict[str, set[str]]:

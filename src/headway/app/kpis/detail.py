@@ -33,22 +33,6 @@ COMPARE_CHOICES = (
 )
 GRAIN_CHOICES = ((Grain.WEEK, "Week"), (Grain.MONTH, "Month"), (Grain.QUARTER, "Quarter"))
 
-UNIT_TITLES = {
-    Unit.PERCENT: "%",
-    Unit.COUNT: "count",
-    Unit.RATIO: "ratio",
-    Unit.SCORE: "score",
-    Unit.DAYS: "days",
-    Unit.HOURS: "hours",
-    Unit.MINUTES: "minutes",
-    Unit.SECONDS: "seconds",
-    Unit.UNITS: "units",
-    Unit.KWH: "kWh",
-    Unit.KG: "kg",
-    Unit.KM_PER_LITRE: "km per litre",
-    Unit.INDEX: "index",
-}
-
 
 def parse_compare(value: str | None) -> str:
     return value if value in dict(COMPARE_CHOICES) else "previous"
@@ -57,7 +41,7 @@ def parse_compare(value: str | None) -> str:
 def unit_title(kpi: Kpi, org: Organization) -> str:
     if kpi.unit is Unit.CURRENCY:
         return f"{kpi.name} ({currency_symbol(org.currency)})"
-    return f"{kpi.name} ({UNIT_TITLES[kpi.unit]})"
+    return f"{kpi.name} ({kpi.unit.label})"
 
 
 def inline_code(markdown: str) -> SafeString:

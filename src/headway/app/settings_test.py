@@ -8,6 +8,8 @@ os.environ.setdefault("HEADWAY_JOBS", "sync")
 
 from headway.app.settings import *  # noqa: F403
 
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 - whitenoise warns about a missing folder otherwise
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {

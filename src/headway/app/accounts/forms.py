@@ -123,7 +123,9 @@ def role_choices(actor: Member) -> list[tuple[str, str]]:
     return [(value, label) for value, label in Role.choices if value != Role.OWNER or actor.has_role(Role.OWNER)]
 
 
-class InvitationForm(forms.ModelForm):
+class RoleAndScopeForm(forms.ModelForm):
+    """A role the acting member may hand out, and an optional department scope in their org."""
+
     departments = DepartmentChoiceField(
         queryset=Department.objects.none(),
         required=False,
@@ -131,15 +133,17 @@ class InvitationForm(forms.ModelForm):
         label="Limit to departments",
     )
 
-    class Meta:
-        model = Invitation
-        fields = ["email", "role", "departments"]
-
     def __init__(self, *args: object, actor: Member, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.actor = actor
         self.fields["role"].choices = role_choices(actor)  # type: ignore[attr-defined]
         self.fields["departments"].queryset = Department.objects.filter(org=actor.org)  # type: ignore[attr-defined]
+
+
+class InvitationForm(RoleAndScopeForm):
+    class Meta:
+        model = Invitation
+        fields = ["email", "role", "departments"]
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip()
@@ -151,23 +155,10 @@ class InvitationForm(forms.ModelForm):
         return email
 
 
-class MemberForm(forms.ModelForm):
-    departments = DepartmentChoiceField(
-        queryset=Department.objects.none(),
-        required=False,
-        help_text="Leave empty to let them see every department.",
-        label="Limit to departments",
-    )
-
+class MemberForm(RoleAndScopeForm):
     class Meta:
         model = Member
         fields = ["role", "departments"]
-
-    def __init__(self, *args: object, actor: Member, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.actor = actor
-        self.fields["role"].choices = role_choices(actor)  # type: ignore[attr-defined]
-        self.fields["departments"].queryset = Department.objects.filter(org=actor.org)  # type: ignore[attr-defined]
 
     def clean_role(self) -> str:
         role = self.cleaned_data["role"]

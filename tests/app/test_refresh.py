@@ -50,3 +50,40 @@ def test_a_run_is_claimed_once(shop):
     first = SeriesPoint.objects.filter(run=run).count()
     execute(run.pk)  # a second worker picking up the same run does nothing
     assert SeriesPoint.objects.filter(run=run).count() == first > 0
+
+
+def test_a_custom_kpi_built_on_another_custom_kpi_refreshes(shop):
+    """References between the org's own KPIs resolve (they are not in the catalog)."""
+    from headway.app.kpis.models import KpiDefinition, KpiSource
+    from headway.engine.loader import parse_kpis
+
+    specs, errors = parse_kpis(
+        [
+            {
+                "id": "web_revenue",
+                "name": "Web revenue",
+                "category": "financial",
+                "metric": {"kind": "aggregate", "dataset": "orders", "agg": "sum", "expr": "total_amount"},
+            },
+            {
+                "id": "web_revenue_k",
+                "name": "Web revenue (thousands)",
+                "category": "financial",
+                "metric": {"kind": "derived", "formula": "web_revenue / 1000"},
+            },
+        ]
+    )
+    assert not errors
+    for spec in specs:
+        KpiDefinition.objects.create(
+            org=shop, kpi_id=spec.id, spec=KpiDefinition.spec_json(spec), source=KpiSource.CUSTOM
+        )
+    run = Run.objects.create(org=shop)
+    execute(run.pk)
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    points = SeriesPoint.objects.filter(run=run, grain="month", dimension="")
+    base = {p.period: p.value for p in points.filter(kpi_id="web_revenue")}
+    scaled = {p.period: p.value for p in points.filter(kpi_id="web_revenue_k")}
+    assert base and all(scaled[k] == pytest.approx(v / 1000, rel=1e-12) for k, v in base.items())
+    assert SeriesPoint.objects.filter(run=run, kpi_id="web_revenue_k", dimension="channel").exists()

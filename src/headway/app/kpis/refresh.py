@@ -22,7 +22,7 @@ from django.utils import timezone
 from headway.app.accounts.models import Organization
 from headway.app.kpis.models import Dataset, KpiDefinition, Run, RunStatus, SeriesPoint
 from headway.engine.api import Headway
-from headway.engine.catalog import load_catalog, required_fields
+from headway.engine.catalog import Catalog, load_catalog, required_fields
 from headway.engine.plan import CompileError
 from headway.engine.spec import Kpi
 from headway.engine.warehouse import DuckDBWarehouse, FieldType
@@ -116,10 +116,10 @@ def _compute_all(hw: Headway, ids: list[str], notes: dict[str, str], **options: 
     return None
 
 
-def breakdown_dimensions(kpi: Kpi, hw: Headway) -> list[str]:
-    """Text columns every dataset the KPI reads has, with few enough values to chart."""
+def breakdown_dimensions(kpi: Kpi, hw: Headway, known: Catalog) -> list[str]:
+    """Text columns (not ids) that every dataset the KPI reads has; ``known`` resolves its references."""
     schema = hw.schema
-    datasets = required_fields(kpi, load_catalog() if kpi.id in load_catalog() else None)
+    datasets = required_fields(kpi, known)
     shared: set[str] | None = None
     for ds in datasets:
         cols = {c for c, t in schema.get(ds, {}).items() if t is FieldType.STRING and not c.endswith("_id")}
@@ -138,11 +138,14 @@ def compute_series(org: Organization) -> tuple[list[SeriesPoint], dict[str, str]
             df = _compute_all(hw, ids, notes, grain=grain)
             if df is not None:
                 points += list(_points(df, grain, "", None))
+        # References resolve against the catalog and the org's own KPIs (a custom KPI may use another).
+        catalog = load_catalog()
+        known = Catalog(kpis={**catalog.kpis, **kpis}, sources=catalog.sources)
         by_dim: dict[str, list[str]] = {}
         for k in ids:
             if k in notes:
                 continue
-            for dim in breakdown_dimensions(kpis[k], hw):
+            for dim in breakdown_dimensions(kpis[k], hw, known):
                 by_dim.setdefault(dim, []).append(k)
         for dim, dim_ids in by_dim.items():
             dim_notes: dict[str, str] = {}

@@ -4,6 +4,10 @@ the few public ones are listed here on purpose."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+from pathlib import Path
+
 import pytest
 from app_helpers import client_for, make_user
 from django.urls import get_resolver, reverse
@@ -24,6 +28,18 @@ PUBLIC = {
 }
 # POSTs a viewer may make: they change the viewer's own session or account, not the organisation's data.
 VIEWER_POSTS = {"logout", "switch_org", "password_change", "signup", "login", "invitation", "account"} | PUBLIC
+
+# Each domain app adds its own route arguments in tests/app/routes_<app>.py:
+#   VALUES = {"objective_id": lambda org: ...}   # an id of one of the org's own objects
+#   PUBLIC = {...}                              # routes not behind a session login (e.g. token-authenticated API)
+#   VIEWER_POSTS = {...}                        # POSTs a viewer may make (own inbox, own account)
+EXTRA_VALUES: dict = {}
+for _info in pkgutil.iter_modules([str(Path(__file__).parent)]):
+    if _info.name.startswith("routes_"):
+        _mod = importlib.import_module(_info.name)
+        EXTRA_VALUES.update(getattr(_mod, "VALUES", {}))
+        PUBLIC |= set(getattr(_mod, "PUBLIC", set()))
+        VIEWER_POSTS |= set(getattr(_mod, "VIEWER_POSTS", set())) | PUBLIC
 
 
 @pytest.fixture
@@ -59,7 +75,7 @@ def url_for(name: str, args: tuple[str, ...], shop) -> str:
         "token": "unknown-token",
         "uidb64": "MQ",
     }
-    kwargs = {a: values[a] for a in args}
+    kwargs = {a: values[a] if a in values else EXTRA_VALUES[a](shop) for a in args}
     if name == "kpi_edit" or name == "kpi_delete":
         kwargs["kpi_id"] = "aov"
     return reverse(name, kwargs=kwargs)

@@ -48,6 +48,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "headway.app.accounts",
     "headway.app.kpis",
+    "headway.app.strategy",
+    "headway.app.sources",
+    "headway.app.automation",
 ]
 
 MIDDLEWARE = [

@@ -6,6 +6,9 @@ urlpatterns = [
     path("", include("headway.app.accounts.urls")),
     path("", include("headway.app.kpis.urls")),
     path("", include("headway.app.kpis.catalog_urls")),
+    path("", include("headway.app.strategy.urls")),
+    path("", include("headway.app.sources.urls")),
+    path("", include("headway.app.automation.urls")),
 ]
 
 handler403 = "headway.app.kpis.views.forbidden"

@@ -1,0 +1,1 @@
+"""Automation: jobs, alert rules and alerts, notification channels, scheduled reports."""

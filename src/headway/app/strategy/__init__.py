@@ -1,0 +1,1 @@
+"""Strategy: objectives, SMARTer goals, KPI relationships, manual values, portfolio review."""

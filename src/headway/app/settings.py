@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "headway.app.strategy",
     "headway.app.sources",
     "headway.app.automation",
+    "headway.app.forecasts",
+    "headway.app.insights",
 ]
 
 MIDDLEWARE = [

@@ -9,6 +9,8 @@ urlpatterns = [
     path("", include("headway.app.strategy.urls")),
     path("", include("headway.app.sources.urls")),
     path("", include("headway.app.automation.urls")),
+    path("", include("headway.app.forecasts.urls")),
+    path("", include("headway.app.insights.urls")),
 ]
 
 handler403 = "headway.app.kpis.views.forbidden"

@@ -1,0 +1,1 @@
+"""Customer and product insights: churn risk, customers at risk, demand forecasts."""

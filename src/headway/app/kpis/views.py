@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 from django.core.cache import cache
-from django.db.models import Count, Max
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST, require_safe
 
 from headway.app.accounts.models import Department, Member, Role
@@ -39,21 +41,58 @@ def with_subdepartments(department: Department) -> set[int]:
     return found
 
 
+# What the scorecard's content depends on, read in ONE query per request and hashed into the
+# cache key of the rendered content. Each entry is a scalar SQL subquery with the placeholders
+# %(org)s and %(member)s; an app whose data changes what the cards show (goal status, stale
+# badges, ...) appends its own in its AppConfig.ready(), e.g.
+#     SCORECARD_STATE.append("(SELECT MAX(updated_at) FROM strategy_goal WHERE org_id = %(org)s)")
+SCORECARD_STATE: list[str] = [
+    "(SELECT COUNT(*) FROM kpis_kpidefinition WHERE org_id = %(org)s)",
+    "(SELECT MAX(updated_at) FROM kpis_kpidefinition WHERE org_id = %(org)s)",
+    "(SELECT MAX(id) FROM kpis_run WHERE org_id = %(org)s)",
+    "(SELECT COUNT(*) FROM accounts_department WHERE org_id = %(org)s)",
+    "(SELECT {concat} FROM accounts_department WHERE org_id = %(org)s)",
+    "(SELECT {concat_scope} FROM accounts_member_departments WHERE member_id = %(member)s)",
+]
+
+
+def _concat(expression: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"string_agg({expression}, '|' ORDER BY {expression})"
+    return f"group_concat({expression}, '|')"
+
+
+def scorecard_state(org_id: int, member_id: int) -> tuple:
+    """Everything the scorecard content depends on besides the org row itself, in one query."""
+    cast = "::text" if connection.vendor == "postgresql" else ""
+    sql = "SELECT " + ", ".join(SCORECARD_STATE).format(
+        concat=_concat(f"id{cast} || ':' || name || ':' || COALESCE(parent_id{cast}, '')"),
+        concat_scope=_concat(f"department_id{cast}"),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql.replace("%(org)s", "%s").replace("%(member)s", "%s"), _params(sql, org_id, member_id))
+        return tuple(cursor.fetchone())
+
+
+def _params(sql: str, org_id: int, member_id: int) -> list[int]:
+    """Positional parameters in placeholder order (sqlite and psycopg both take %s here)."""
+    names = re.findall(r"%\((org|member)\)s", sql)
+    return [org_id if name == "org" else member_id for name in names]
+
+
 @member_required()
 @require_safe
 def scorecard(request: HttpRequest) -> HttpResponse:
     org = request.org  # type: ignore[attr-defined]
     member = request.member  # type: ignore[attr-defined]
-    departments = visible_departments(member)
     chosen_department = request.GET.get("department", "")
     chosen_category = request.GET.get("category", "")
-    department = next((d for d in departments if str(d.id) == chosen_department), None)
-    if department is None:
-        chosen_department = ""
     latest_run = Run.objects.filter(org=org).first()
-    # The card grid depends on the KPI definitions (how many, last change), the runs, the org's
-    # display settings, the member's scope and the filters: together they key the cached grid.
-    kpis_state = visible_kpis(member).aggregate(n=Count("id"), changed=Max("updated_at"))
+    state = scorecard_state(org.pk, member.pk)
+    # The content (filters, card grid, legend) depends on the KPI definitions, the runs, the
+    # departments, the member's role and scope, the org's display settings and the filters:
+    # together they key the cached, rendered content. Only the run status and the page shell
+    # (navigation, CSRF token) are rendered on every request.
     key = (
         "hw-scorecard:"
         + hashlib.sha256(
@@ -61,49 +100,62 @@ def scorecard(request: HttpRequest) -> HttpResponse:
                 (
                     CARD_CACHE_VERSION,
                     org.pk,
+                    org.name,
                     org.current_run_id,
-                    latest_run.pk if latest_run else None,
                     org.locale,
                     org.currency,
                     org.fiscal_year_start,
                     org.week_start,
-                    sorted(member.department_ids() or ()),
-                    kpis_state["n"],
-                    kpis_state["changed"],
+                    member.role,
+                    state,
                     chosen_department,
                     chosen_category,
+                    bool(request.htmx and request.htmx.target == "cards"),  # type: ignore[attr-defined]
                 )
             ).encode()
         ).hexdigest()
     )
-    grid = cache.get(key)
-    if grid is None:
-        definitions = list(visible_kpis(member).select_related("department"))
-        categories = sorted({d.spec.get("category") for d in definitions} & {c.value for c in Category})
-        shown = definitions
-        if department is not None:
-            ids = with_subdepartments(department)
-            shown = [d for d in shown if d.department_id in ids]
-        if chosen_category in categories:
-            shown = [d for d in shown if d.spec.get("category") == chosen_category]
-        grid = {
-            "cards": rendered_cards(shown, org),
-            "has_kpis": bool(definitions),
-            "categories": [(c, CATEGORY_LABELS[Category(c)]) for c in categories],
-            "chosen_category": chosen_category if chosen_category in categories else "",
-        }
-        cache.set(key, grid, CARD_CACHE_SECONDS)
+    content = cache.get(key) if org.current_run_id else None
+    if content is None:
+        content = _scorecard_content(request, chosen_department, chosen_category)
+        if org.current_run_id:
+            cache.set(key, content, CARD_CACHE_SECONDS)
+    if request.htmx and request.htmx.target == "cards":  # type: ignore[attr-defined]
+        return HttpResponse(content)
+    context = {"content": content, "latest_run": latest_run, "has_kpis": bool(state[0])}
+    return render(request, "kpis/scorecard.html", context)
+
+
+def _scorecard_content(request: HttpRequest, chosen_department: str, chosen_category: str) -> str:
+    """The filters, card grid and legend (or just the grid for an htmx filter request), rendered."""
+    org = request.org  # type: ignore[attr-defined]
+    member = request.member  # type: ignore[attr-defined]
+    departments = visible_departments(member)
+    department = next((d for d in departments if str(d.id) == chosen_department), None)
+    if department is None:
+        chosen_department = ""
+    definitions = list(visible_kpis(member).select_related("department"))
+    categories = sorted({d.spec.get("category") for d in definitions} & {c.value for c in Category})
+    shown = definitions
+    if department is not None:
+        ids = with_subdepartments(department)
+        shown = [d for d in shown if d.department_id in ids]
+    if chosen_category in categories:
+        shown = [d for d in shown if d.spec.get("category") == chosen_category]
+    chosen_category = chosen_category if chosen_category in categories else ""
     context = {
-        **grid,
+        "cards": rendered_cards(shown, org),
+        "has_kpis": bool(definitions),
+        "categories": [(c, CATEGORY_LABELS[Category(c)]) for c in categories],
+        "chosen_category": chosen_category,
         "run": org.current_run if org.current_run_id else None,
-        "latest_run": latest_run,
         "departments": departments,
         "chosen_department": chosen_department,
-        "filtered": bool(chosen_department or grid["chosen_category"]),
+        "filtered": bool(chosen_department or chosen_category),
     }
-    if request.htmx and request.htmx.target == "cards":  # type: ignore[attr-defined]
-        return render(request, "kpis/_cards.html", context)
-    return render(request, "kpis/scorecard.html", context)
+    partial = request.htmx and request.htmx.target == "cards"  # type: ignore[attr-defined]
+    template = "kpis/_cards.html" if partial else "kpis/_scorecard_content.html"
+    return render_to_string(template, context, request)
 
 
 @require_POST

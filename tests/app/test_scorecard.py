@@ -290,3 +290,40 @@ def test_cards_are_cached_per_run_and_a_new_run_is_shown_at_once(client, shop):
     execute(new_run.pk)
     SeriesPoint.objects.filter(run=new_run, kpi_id="aov", period=date(2024, 12, 1), dimension="").update(value=2.5)
     assert raw_value(card(scorecard(client, "owner"), "aov")) == 2.5
+
+
+def test_the_cached_content_follows_every_change_it_depends_on(client, shop):
+    """The rendered content is cached; each change below must show at once, not after the cache expires."""
+    marketing = Department.objects.get(org=shop, name="Marketing")
+    page = scorecard(client, "owner")
+    assert ">Marketing</option>" in page
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("scorecard")).status_code == 200
+    assert len(queries.captured_queries) <= 5  # user, memberships, latest run, the one state query (+ session)
+
+    marketing.name = "Growth"  # a renamed department
+    marketing.save()
+    page = scorecard(client, "owner")
+    assert ">Growth</option>" in page and ">Marketing</option>" not in page
+
+    aov = KpiDefinition.objects.get(org=shop, kpi_id="aov")  # a KPI moved to another department
+    aov.department = marketing
+    aov.save()
+    assert "aov" in card_ids(scorecard(client, "owner", department=str(marketing.pk)))
+
+    aov.delete()  # a KPI removed
+    assert "aov" not in card_ids(scorecard(client, "owner"))
+
+    shop.locale, shop.currency = "de", "EUR"  # display settings
+    shop.save()
+    assert "€" in scorecard(client, "owner") and NBSP in scorecard(client, "owner")
+
+    viewer = Member.objects.get(org=shop, user__username="viewer")  # the member's scope narrows
+    everything = card_ids(scorecard(client, "viewer"))
+    viewer.departments.add(marketing)
+    scoped = card_ids(scorecard(client, "viewer"))
+    assert scoped < everything
+    assert scoped == set(KpiDefinition.objects.filter(org=shop, department=marketing).values_list("kpi_id", flat=True))
+    viewer.role = Role.EDITOR  # and the role changes what the page offers
+    viewer.save()
+    assert "Refresh now" in scorecard(client, "viewer")

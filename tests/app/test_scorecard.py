@@ -327,3 +327,19 @@ def test_the_cached_content_follows_every_change_it_depends_on(client, shop):
     viewer.role = Role.EDITOR  # and the role changes what the page offers
     viewer.save()
     assert "Refresh now" in scorecard(client, "viewer")
+
+
+def test_an_open_scorecard_is_told_when_a_new_run_is_swapped_in(client, shop):
+    page = scorecard(client, "owner")
+    shown = re.search(r"runs/latest/\?shown=(\d+)", page)
+    assert shown and int(shown.group(1)) == shop.current_run_id
+    assert 'hx-trigger="scorecard-changed from:body"' in page  # the cards reload themselves on that event
+    status = client.get(reverse("run_status"), {"shown": shown.group(1)}, HTTP_HX_REQUEST="true")
+    assert status.status_code == 200 and "HX-Trigger" not in status  # nothing new: the cards stay
+    execute(Run.objects.create(org=shop).pk)  # a refresh finishes elsewhere (another user, the worker)
+    status = client.get(reverse("run_status"), {"shown": shown.group(1)}, HTTP_HX_REQUEST="true")
+    assert status["HX-Trigger"] == "scorecard-changed"
+    shop.refresh_from_db()
+    assert f"shown={shop.current_run_id}" in status.content.decode()  # and the next poll asks about the new run
+    cards = client.get(reverse("scorecard"), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="cards").content.decode()
+    assert f'data-run="{shop.current_run_id}"' in cards

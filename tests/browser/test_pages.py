@@ -17,6 +17,8 @@ from django.urls import reverse
 from numpy.testing import assert_allclose
 from playwright.sync_api import expect
 
+from .conftest import login
+
 pytestmark = pytest.mark.browser
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot-web.png"
@@ -116,3 +118,24 @@ def test_kpi_editor_live_errors_preview_and_save(page) -> None:
         page.click("form:has(#id_spec) [type=submit]")
     page.goto("/")
     expect(card(page, "browser_order_total")).to_have_count(1)
+
+
+def test_an_open_scorecard_updates_without_a_reload_when_a_refresh_finishes(page, browser, web_server) -> None:
+    page.goto("/")
+    cards = page.locator("#cards")
+    before = cards.get_attribute("data-run")
+    assert before, "the scorecard shows no run"
+    page.evaluate("window.__notReloaded = true")
+    # Someone else refreshes the numbers, in another session (the server runs jobs inline here).
+    other = browser.new_context(base_url=web_server.url)
+    try:
+        colleague = other.new_page()
+        login(colleague)
+        colleague.click("text=Refresh now")
+        expect(colleague.locator("#run-status")).to_contain_text("Computed", timeout=30_000)
+    finally:
+        other.close()
+    # The open page notices within its polling interval (10 s) and swaps in the new cards in place.
+    expect(page.locator("#cards")).not_to_have_attribute("data-run", before, timeout=25_000)
+    assert page.evaluate("window.__notReloaded === true"), "the page was reloaded"
+    expect(card(page, "aov")).to_have_count(1)

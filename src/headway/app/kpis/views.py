@@ -169,8 +169,14 @@ def refresh(request: HttpRequest) -> HttpResponse:
 
 @member_required()
 def run_status(request: HttpRequest) -> HttpResponse:
-    run = Run.objects.filter(org=request.org).first()  # type: ignore[attr-defined]
-    return render(request, "kpis/_run_status.html", {"latest_run": run})
+    """The run status line; tells an open scorecard to reload its cards when a new run was swapped in."""
+    org = request.org  # type: ignore[attr-defined]
+    run = Run.objects.filter(org=org).first()
+    response = render(request, "kpis/_run_status.html", {"latest_run": run})
+    shown = request.GET.get("shown")
+    if shown is not None and shown != str(org.current_run_id or ""):
+        response["HX-Trigger"] = "scorecard-changed"
+    return response
 
 
 def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

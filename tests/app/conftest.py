@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
 import pytest
+from aiosmtpd.controller import Controller
 from app_helpers import make_user
 
 from headway.app.accounts.models import Member, Role
@@ -37,3 +42,31 @@ def data_dir(settings, tmp_path):
     """Each test gets its own data folder (org warehouses live there)."""
     settings.DATA_DIR = tmp_path
     return tmp_path
+
+
+class Collector:
+    """An aiosmtpd handler keeping every message it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on 127.0.0.1, with Django's SMTP backend pointed at it."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    handler = Collector()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    yield handler
+    controller.stop()

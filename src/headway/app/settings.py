@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "headway.app.automation",
     "headway.app.forecasts",
     "headway.app.insights",
+    "headway.app.reports",
 ]
 
 MIDDLEWARE = [
@@ -147,4 +148,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("HEADWAY_LOG_LEVEL", "INFO")},
+    # PDF rendering logs every layout step at INFO; keep its warnings only.
+    "loggers": {"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }

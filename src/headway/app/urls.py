@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("headway.app.automation.urls")),
     path("", include("headway.app.forecasts.urls")),
     path("", include("headway.app.insights.urls")),
+    path("", include("headway.app.reports.urls")),
 ]
 
 handler403 = "headway.app.kpis.views.forbidden"

@@ -217,6 +217,11 @@ def _plain(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}".rstrip("0").rstrip(".")
 
 
+def _round_half_up(x: float) -> int:
+    """Halves round up (36.5 -> 37, -36.5 -> -36); Python's round() would give 36 (halves to even)."""
+    return math.floor(round(x, 6) + 0.5)  # round(…, 6) first: (0.5 - 0.4) * 365 is 36.4999…
+
+
 def _pct(fraction: float) -> str:
     p = abs(fraction) * 100
     return f"{p:.0f}%" if p >= 10 or p == round(p) else f"{p:.1f}%"
@@ -490,7 +495,9 @@ def evaluate(
         gap=gap,
         period=period,
         progress=None if fraction is None else min(1.0, max(0.0, fraction)),
-        days_behind=None if fraction is None else round((_fraction(spec, period) - fraction) * spec.horizon_days),
+        days_behind=None
+        if fraction is None
+        else _round_half_up((_fraction(spec, period) - fraction) * spec.horizon_days),
         level=_level(spec, period, now, ly),
     )
     if finished:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -23,6 +24,7 @@ from headway.analytics.goals import (
     Level,
     TargetKind,
     Trajectory,
+    achievability,
     baseline_from_history,
     evaluate,
     expected_at,
@@ -471,3 +473,124 @@ def test_more_is_never_worse_for_higher_is_better(low: float, high: float, k: in
     assert rank[better.status] >= rank[worse.status]
     assert better.days_behind is not None and worse.days_behind is not None
     assert better.days_behind <= worse.days_behind
+
+
+# --- achievability -------------------------------------------------------------------
+
+
+def quarterly(first: date, values: list[float]) -> pd.Series:
+    return pd.Series(values, index=[shift(first, i, Grain.QUARTER) for i in range(len(values))], dtype=float)
+
+
+def planted_quarters() -> pd.Series:
+    """13 quarters (2022 Q1 - 2025 Q1) whose 12 quarter-on-quarter changes rise >= 15% exactly twice."""
+    changes = [0.20, 0.05, -0.03, 0.16, 0.02, 0.0, 0.10, -0.05, 0.14, 0.03, 0.01, 0.04]
+    values = [100.0]
+    for c in changes:
+        values.append(values[-1] * (1 + c))
+    return quarterly(date(2022, 1, 1), values)
+
+
+def test_achievability_counts_planted_quarterly_rises() -> None:
+    history = planted_quarters()
+    spec = goal(
+        15.0, kind=TargetKind.CHANGE_PCT, grain=Grain.QUARTER, start=date(2025, 4, 1), deadline=date(2025, 6, 30)
+    )
+    a = achievability(history, spec)
+    assert a.text == "a 15% quarterly rise happened in 2 of the last 12 quarters"
+    assert (a.count, a.total) == (2, 12)
+    assert a.implied_change == pytest.approx(0.15)
+    assert a.percentile == pytest.approx(100 * 10 / 12)
+    assert a.verdict == "ambitious"  # 2 / 12 = 17%
+    # a 10% rise: 0.20, 0.16, 0.14 and 0.10 -> 4 of 12 -> realistic
+    ten = achievability(history, replace(spec, target=10.0))
+    assert (ten.count, ten.verdict) == (4, "realistic")
+    # a 25% rise never happened
+    never = achievability(history, replace(spec, target=25.0))
+    assert never.count == 0 and never.verdict == "unprecedented"
+    assert never.text.startswith("a 25% quarterly rise never happened in the last 13 quarters")
+
+
+def test_achievability_over_a_longer_horizon_matches_pandas() -> None:
+    # 30 months of a noisy seasonal series; a goal +12% over the 6 months Jul-Dec 2025.
+    rng = np.random.default_rng(7)
+    months = np.arange(30)
+    values = 100 * (1 + 0.1 * np.sin(months * 2 * np.pi / 12)) * (1 + 0.01 * months) + rng.normal(0, 3, 30)
+    history = monthly(date(2023, 1, 1), list(values))
+    spec = goal(12.0, kind=TargetKind.CHANGE_PCT, start=date(2025, 7, 1), deadline=date(2025, 12, 31))
+    a = achievability(history, spec)
+    changes = history.pct_change(periods=6).dropna()  # the independent count: pandas' 6-period changes
+    assert a.total == len(changes) == 24
+    assert a.count == int((changes >= 0.12).sum())
+    assert a.text == f"a 12% rise over 6 months happened in {a.count} of the last 24 spans of 6 months"
+
+
+def test_achievability_of_a_decrease_on_a_lower_is_better_kpi() -> None:
+    # fulfilment time falling by 10% in a month: count the month-on-month changes <= -10%.
+    values = [5.0, 4.4, 4.5, 4.6, 4.0, 4.1, 4.2, 4.3, 3.8, 3.9, 4.0, 4.1, 4.2]
+    history = monthly(date(2024, 1, 1), values)
+    spec = goal(
+        -10.0, kind=TargetKind.CHANGE_PCT, direction=Direction.LOWER, start=date(2025, 2, 1), deadline=date(2025, 2, 28)
+    )
+    a = achievability(history, spec)
+    changes = history.pct_change().dropna()
+    assert a.count == int((changes <= -0.10 + 1e-12).sum()) == 3  # 5.0->4.4, 4.6->4.0, 4.3->3.8
+    assert a.text == "a 10% monthly fall happened in 3 of the last 12 months"
+
+
+def test_achievability_of_a_cumulative_goal_compares_totals() -> None:
+    # quarterly totals of monthly amounts, each compared with the 3 months before.
+    values = [10.0, 10, 10, 12, 12, 12, 11, 11, 11, 14, 14, 14, 13, 13, 13, 13, 13, 13]
+    history = monthly(date(2024, 1, 1), values)
+    spec = goal(
+        20.0,
+        kind=TargetKind.CHANGE_PCT,
+        trajectory=Trajectory.CUMULATIVE,
+        start=date(2025, 7, 1),
+        deadline=date(2025, 9, 30),
+    )
+    a = achievability(history, spec)
+    sums = history.rolling(3).sum()
+    changes = (sums / sums.shift(3) - 1).dropna()
+    assert a.total == len(changes) == 13
+    assert a.count == int((changes >= 0.20 - 1e-12).sum())
+    assert a.count == 2  # 30 -> 36 (Jan-Mar vs Apr-Jun 2024) and 33 -> 42 (Jul-Sep vs Oct-Dec 2024)
+
+
+def test_achievability_of_a_stay_goal_counts_windows_that_held() -> None:
+    values = [45.0, 42, 39, 41, 44, 46, 47, 43, 41, 40, 38, 42]
+    history = monthly(date(2024, 1, 1), values)
+    spec = goal(40, kind=TargetKind.STAY_ABOVE, start=date(2025, 1, 1), deadline=date(2025, 3, 31))
+    a = achievability(history, spec)
+    held = (history.rolling(3).min() >= 40).iloc[2:]
+    assert (a.count, a.total) == (int(held.sum()), len(held)) == (5, 10)
+    assert a.text == "staying above 40 for 3 months happened in 5 of the last 10 spans of 3 months"
+
+
+def test_achievability_needs_enough_history() -> None:
+    spec = goal(15.0, kind=TargetKind.CHANGE_PCT)
+    a = achievability(monthly(date(2024, 10, 1), [100.0, 101, 103]), spec)
+    assert a.text == "not enough history (3 months) to judge"
+    assert a.verdict == "unknown" and a.percentile is None
+    assert achievability(pd.Series(dtype=float), spec).text == "not enough history (0 months) to judge"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    values=st.lists(st.floats(1, 1_000), min_size=6, max_size=30),
+    pct=st.floats(-50, 100),
+    n=st.integers(1, 4),
+)
+def test_achievability_count_matches_pandas(values: list[float], pct: float, n: int) -> None:
+    history = monthly(date(2020, 1, 1), values)
+    first = shift(date(2020, 1, 1), len(values), Grain.MONTH)
+    deadline = shift(first, n, Grain.MONTH) - pd.Timedelta(days=1)
+    spec = goal(pct, kind=TargetKind.CHANGE_PCT, start=first, deadline=deadline)
+    a = achievability(history, spec)
+    changes = history.pct_change(periods=n).dropna()
+    implied = pct / 100
+    assert a.total == len(changes)
+    if a.total >= 4:
+        s = 1 if implied > 1e-9 else -1 if implied < -1e-9 else 1
+        assert a.count == int((s * changes >= s * implied - 1e-9).sum())
+        assert 0 <= a.percentile <= 100

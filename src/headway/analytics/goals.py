@@ -223,8 +223,9 @@ def _round_half_up(x: float) -> int:
 
 
 def _pct(fraction: float) -> str:
-    p = abs(fraction) * 100
-    return f"{p:.0f}%" if p >= 10 or p == round(p) else f"{p:.1f}%"
+    """0.15 -> "15%", 0.025 -> "2.5%" (whole percentages from 10% on)."""
+    p = round(abs(fraction) * 100, 1)
+    return f"{p:.0f}%" if p >= 10 or p == int(p) else f"{p:.1f}%"
 
 
 # --- baseline and target -------------------------------------------------------------

@@ -1,0 +1,174 @@
+"""What the text in a column means, decided in DuckDB: numbers (decimal point or comma, thousands
+separators, currency symbols), dates (ISO, day-first, month-first, month names), yes/no values.
+
+The SQL macros defined here are the single definition of how a cell is parsed; detection
+(on a sample) and validation (on every row, ``validate.py``) both use them, so what the
+preview promises is what the import does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from headway.engine.canonical import FieldType
+from headway.ingest.files.reading import DetectedType, Staged
+
+THRESHOLD = 0.9
+"""Share of a column's values that must parse as a type for the column to be detected as it."""
+DETECT_SAMPLE = 20_000
+
+# Currency signs and codes, spaces (incl. no-break and narrow no-break) and apostrophes
+# (Swiss thousands) carry no number; they are removed before parsing.
+_CURRENCY = r"[€$£¥₹\s\x{00A0}\x{202F}']|(?i:eur|usd|gbp|chf|jpy|sek|nok|dkk|pln|kr|zł)"
+_POINT = r"[+-]?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)?(\.[0-9]+)?([eE][+-]?[0-9]+)?"
+_COMMA = r"[+-]?([0-9]{1,3}(\.[0-9]{3})+|[0-9]+)?(,[0-9]+)?"
+_EV_COMMA = r"[0-9],[0-9]{1,2}$|[0-9]\.[0-9]{3},|[0-9],[0-9]{4,}$|^[+-]?0,[0-9]"
+_EV_POINT = r"[0-9]\.[0-9]{1,2}$|[0-9],[0-9]{3}\.|[0-9]\.[0-9]{4,}$|^[+-]?0\.[0-9]"
+_DAY_MONTH = r"^([0-9]{1,2})[./-]([0-9]{1,2})[./-][0-9]{2,4}"
+
+_NAMED = ["%d %b %Y", "%d %B %Y", "%d. %B %Y", "%d-%b-%Y", "%d-%b-%y", "%b %d, %Y", "%B %d, %Y", "%b %d %Y"]
+_YMD = ["%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y.%m.%d"]
+
+
+def _formats(first: str, second: str) -> list[str]:
+    out = []
+    for sep in (".", "/", "-"):
+        for year in ("%Y", "%y"):
+            base = f"{first}{sep}{second}{sep}{year}"
+            out += [f"{base} %H:%M:%S", f"{base} %H:%M", base]
+    return out + _YMD + _NAMED
+
+
+DATE_FORMATS = {"dmy": _formats("%d", "%m"), "mdy": _formats("%m", "%d")}
+TRUE_WORDS = ("true", "yes", "y", "1", "ja", "j", "oui", "si", "sí", "wahr", "x", "t", "vrai")
+FALSE_WORDS = ("false", "no", "n", "0", "nein", "non", "falsch", "f", "faux")
+
+
+def _sql_list(values: list[str] | tuple[str, ...]) -> str:
+    return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
+
+
+def _sql_in(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
+
+
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Define the parsing macros (temporary, on this connection)."""
+    currency = _CURRENCY.replace("'", "''")
+    core = f"trim(regexp_replace(trim(v), '{currency}', '', 'g'), '()')"
+    pattern = f"CASE WHEN comma THEN '{_COMMA}' ELSE '{_POINT}' END"
+    number = (
+        f"CASE WHEN regexp_matches({core}, '[0-9]') AND regexp_full_match({core}, {pattern}) "
+        "THEN (CASE WHEN contains(v, '(') THEN -1 ELSE 1 END) * TRY_CAST(CASE WHEN comma "
+        f"THEN replace(replace({core}, '.', ''), ',', '.') ELSE replace({core}, ',', '') END AS DOUBLE) END"
+    )
+    con.execute("CREATE OR REPLACE TEMP MACRO hw_text(v) AS NULLIF(trim(v), '')")
+    con.execute(f"CREATE OR REPLACE TEMP MACRO hw_numcore(v) AS {core}")
+    con.execute(f"CREATE OR REPLACE TEMP MACRO hw_num(v, comma) AS {number}")
+    for order, formats in DATE_FORMATS.items():
+        con.execute(
+            f"CREATE OR REPLACE TEMP MACRO hw_ts_{order}(v) AS COALESCE("
+            "CASE WHEN regexp_matches(trim(v), '^[0-9]{4}-') THEN TRY_CAST(trim(v) AS TIMESTAMP) END, "
+            f"try_strptime(trim(v), {_sql_list(formats)}))"
+        )
+    con.execute(
+        "CREATE OR REPLACE TEMP MACRO hw_bool(v) AS CASE "
+        f"WHEN lower(trim(v)) IN {_sql_in(TRUE_WORDS)} THEN true "
+        f"WHEN lower(trim(v)) IN {_sql_in(FALSE_WORDS)} THEN false END"
+    )
+
+
+@dataclass(frozen=True)
+class Detection:
+    types: dict[str, DetectedType]
+    decimal: str
+    date_order: str
+    rows: int
+
+
+def _column_stats(i: int) -> str:
+    c = f"c{i}"
+    numeric = f"(hw_num({c}, false) IS NOT NULL OR hw_num({c}, true) IS NOT NULL)"
+    return ", ".join(
+        [
+            f"count(hw_text({c}))",
+            f"count(*) FILTER (hw_num({c}, false) IS NOT NULL AND isfinite(hw_num({c}, false)))",
+            f"count(*) FILTER (hw_num({c}, true) IS NOT NULL AND isfinite(hw_num({c}, true)))",
+            f"count(*) FILTER (hw_num({c}, false) % 1 = 0)",
+            f"count(*) FILTER (hw_num({c}, true) % 1 = 0)",
+            f"count(*) FILTER ({numeric} AND regexp_matches(hw_numcore({c}), '{_EV_COMMA}'))",
+            f"count(*) FILTER ({numeric} AND regexp_matches(hw_numcore({c}), '{_EV_POINT}'))",
+            f"count(*) FILTER (regexp_matches(trim({c}), '^[+-]?0[0-9]'))",
+            f"count(hw_ts_dmy({c}))",
+            f"count(hw_ts_mdy({c}))",
+            f"count(*) FILTER (TRY_CAST(regexp_extract(trim({c}), '{_DAY_MONTH}', 1) AS INTEGER) > 12)",
+            f"count(*) FILTER (TRY_CAST(regexp_extract(trim({c}), '{_DAY_MONTH}', 2) AS INTEGER) > 12)",
+            f"count(*) FILTER (regexp_matches({c}, '[0-9]{{1,2}}:[0-9]{{2}}'))",
+            f"count(hw_bool({c}))",
+            f"list(DISTINCT hw_text({c}))[1:3]",
+        ]
+    )
+
+
+_STATS = 15
+
+
+def detect(
+    con: duckdb.DuckDBPyConnection,
+    staged: Staged,
+    *,
+    decimal: str | None = None,
+    date_order: str | None = None,
+    sample: int = DETECT_SAMPLE,
+) -> Detection:
+    """Detect column types, the decimal separator and the date order from the first ``sample`` rows."""
+    width = len(staged.columns)
+    stats = ", ".join(_column_stats(i) for i in range(width))
+    # Repeated header rows say nothing about the values.
+    header = " + ".join(
+        f"coalesce(lower(trim(c{i})) = '{n.lower().replace(chr(39), chr(39) * 2)}', false)::INTEGER"
+        for i, n in enumerate(staged.columns)
+    )
+    rows_sql = f"SELECT * FROM _hw_rows WHERE {header} < least(2, {width}) ORDER BY _row LIMIT {int(sample)}"
+    row = con.execute(f"SELECT count(*), {stats} FROM ({rows_sql})").fetchone()
+    assert row is not None
+    rows = int(row[0])
+    cols = [row[1 + i * _STATS : 1 + (i + 1) * _STATS] for i in range(width)]
+    if decimal is None:
+        numeric = [s for s in cols if s[0] and max(s[1], s[2]) >= THRESHOLD * s[0]]
+        ev_comma, ev_point = sum(s[5] for s in numeric), sum(s[6] for s in numeric)
+        if ev_comma != ev_point:
+            decimal = "comma" if ev_comma > ev_point else "point"
+        else:
+            decimal = "comma" if staged.source.delimiter == ";" else "point"
+    if date_order is None:
+        ev_dmy, ev_mdy = sum(s[10] for s in cols), sum(s[11] for s in cols)
+        if ev_dmy != ev_mdy:
+            date_order = "dmy" if ev_dmy > ev_mdy else "mdy"
+        else:
+            date_order = "mdy" if decimal == "point" and staged.source.delimiter in (",", None) else "dmy"
+    types = {name: _decide(s, decimal, date_order) for name, s in zip(staged.columns, cols, strict=True)}
+    return Detection(types, decimal, date_order, rows)
+
+
+def _decide(s: tuple[Any, ...], decimal: str, date_order: str) -> DetectedType:
+    filled = int(s[0])
+    examples = tuple(str(v) for v in (s[14] or ()) if v is not None)
+    if not filled:
+        return DetectedType(FieldType.STRING, 0, 0, examples)
+    need = THRESHOLD * filled
+    num, whole = (s[2], s[4]) if decimal == "comma" else (s[1], s[3])
+    dates = s[8] if date_order == "dmy" else s[9]
+    shares = {"number": num / filled, "date": dates / filled, "boolean": s[13] / filled}
+    if num >= need and not s[7]:
+        kind = FieldType.INTEGER if whole == num else FieldType.DECIMAL
+        return DetectedType(kind, filled, int(num), examples, shares)
+    if s[13] >= need and not num >= need:
+        return DetectedType(FieldType.BOOLEAN, filled, int(s[13]), examples, shares)
+    if dates >= need:
+        kind = FieldType.TIMESTAMP if s[12] else FieldType.DATE
+        return DetectedType(kind, filled, int(dates), examples, shares)
+    return DetectedType(FieldType.STRING, filled, filled, examples, shares)

@@ -164,7 +164,7 @@ def build_cards(definitions: Iterable[KpiDefinition], org: Organization) -> list
     return [build_card(d, k, series[(d.kpi_id, grains[d.kpi_id])], grains[d.kpi_id], org) for d, k in specs]
 
 
-def _cache_key(definition: KpiDefinition, org: Organization, run: Run | None) -> str:
+def _cache_key(definition: KpiDefinition, org: Organization, run: Run | None, extra: object = None) -> str:
     """Everything a card's markup depends on. A run's series never change once it succeeded."""
     parts = (
         CARD_CACHE_VERSION,
@@ -178,19 +178,27 @@ def _cache_key(definition: KpiDefinition, org: Organization, run: Run | None) ->
         run.finished_at.isoformat() if run and run.finished_at else None,
         run.data_as_of.isoformat() if run and run.data_as_of else None,
         (run.notes or {}).get(definition.kpi_id) if run else None,
+        extra,
     )
     return "hw-card:" + hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
-def rendered_cards(definitions: list[KpiDefinition], org: Organization) -> list[SafeString]:
-    """The cards' HTML, in order; cached per KPI and run, so a scorecard costs a cache lookup once computed."""
+def rendered_cards(
+    definitions: list[KpiDefinition], org: Organization, extras: dict[str, object] | None = None
+) -> list[SafeString]:
+    """The cards' HTML, in order; cached per KPI and run, so a scorecard costs a cache lookup once computed.
+
+    ``extras``: per KPI id, what other apps add to its card (the strategy's goal status), part of its key."""
     run = org.current_run if org.current_run_id else None
-    keys = [_cache_key(d, org, run) for d in definitions]
+    extras = extras or {}
+    keys = [_cache_key(d, org, run, extras.get(d.kpi_id)) for d in definitions]
     found: dict[str, str] = cache.get_many(keys)
     missing = [d for d, key in zip(definitions, keys, strict=True) if key not in found]
     if missing:
         fresh = {
-            _cache_key(card.definition, org, run): render_to_string("kpis/_card.html", {"card": card})
+            _cache_key(card.definition, org, run, extras.get(card.id)): render_to_string(
+                "kpis/_card.html", {"card": card, "strategy": extras.get(card.id)}
+            )
             for card in build_cards(missing, org)
         }
         cache.set_many(fresh, CARD_CACHE_SECONDS)

@@ -17,6 +17,7 @@ from headway.app.accounts.tenancy import member_required, visible_kpis
 from headway.app.kpis.cards import CARD_CACHE_SECONDS, CARD_CACHE_VERSION, CATEGORY_LABELS, rendered_cards
 from headway.app.kpis.models import Run
 from headway.app.kpis.refresh import start_refresh
+from headway.app.strategy.cards import card_strategy
 from headway.engine.spec import Category
 
 
@@ -144,7 +145,7 @@ def _scorecard_content(request: HttpRequest, chosen_department: str, chosen_cate
         shown = [d for d in shown if d.spec.get("category") == chosen_category]
     chosen_category = chosen_category if chosen_category in categories else ""
     context = {
-        "cards": rendered_cards(shown, org),
+        "cards": rendered_cards(shown, org, card_strategy(org, shown, definitions)),
         "has_kpis": bool(definitions),
         "categories": [(c, CATEGORY_LABELS[Category(c)]) for c in categories],
         "chosen_category": chosen_category,

@@ -109,19 +109,20 @@ def review(
     per_objective_max: int = 5,
     objectives: Mapping[int, tuple[str, ...]] | None = None,
     objective_names: Mapping[int, str] | None = None,
+    kpi_names: Mapping[str, str] | None = None,
 ) -> list[Finding]:
     """Review a KPI portfolio; an empty list means nothing to fix.
 
     ``objectives`` maps an objective id to the KPI ids linked to it (by default worked out
-    from each KPI's ``objective_ids``); ``objective_names`` names them in messages.
+    from each KPI's ``objective_ids``); ``objective_names`` names them in messages, and
+    ``kpi_names`` names KPIs that are not in ``kpis`` (suggested guardrails from the catalog).
     """
-    names = {k.id: k.name for k in kpis}
-    label = names.get
+    names = {**(kpi_names or {}), **{k.id: k.name for k in kpis}}
     findings: list[Finding] = []
     findings += _overload(kpis, max_kpis, not_viewed_days, today)
     findings += _objective_overload(kpis, per_objective_max, objectives, objective_names or {}, names)
     for k in kpis:
-        findings += _per_kpi(k, today, not_viewed_days, stale_periods, lambda i: label(i) or i)
+        findings += _per_kpi(k, today, not_viewed_days, stale_periods, lambda i: names.get(i, i))
     findings += _redundant(kpis, corr_threshold, corr_window)
     order = {c: i for i, c in enumerate(CHECKS)}
     return sorted(findings, key=lambda f: (order[f.check], f.kpi_ids))
@@ -130,8 +131,9 @@ def review(
 def _overload(kpis: Sequence[KpiFacts], max_kpis: int, not_viewed_days: int, today: date) -> list[Finding]:
     if len(kpis) <= max_kpis:
         return []
-    candidates = [k for k in kpis if not k.objective_ids] + [
-        k for k in kpis if k.objective_ids and not k.has_goal and _days_unviewed(k, today) > not_viewed_days
+    ordered = sorted(kpis, key=lambda k: k.id)
+    candidates = [k for k in ordered if not k.objective_ids] + [
+        k for k in ordered if k.objective_ids and not k.has_goal and _days_unviewed(k, today) > not_viewed_days
     ]
     hint = ""
     if candidates:
@@ -140,7 +142,7 @@ def _overload(kpis: Sequence[KpiFacts], max_kpis: int, not_viewed_days: int, tod
     return [
         Finding(
             "overload",
-            tuple(k.id for k in kpis),
+            tuple(k.id for k in ordered),
             f"{len(kpis)} KPIs on the scorecard; more than {max_kpis} is metric overload.",
             f"Keep the few that steer decisions (at most {max_kpis}) and retire or demote the rest.{hint}",
             "warning",
@@ -161,7 +163,7 @@ def _objective_overload(
         for oid, kpi_ids in objectives.items():
             linked[oid] = list(dict.fromkeys(kpi_ids))
     else:
-        for k in kpis:
+        for k in sorted(kpis, key=lambda k: k.id):
             for oid in k.objective_ids:
                 linked.setdefault(oid, []).append(k.id)
     out = []
@@ -289,7 +291,7 @@ def _stale(k: KpiFacts, today: date, stale_periods: int) -> Finding | None:
 def _redundant(kpis: Sequence[KpiFacts], threshold: float, window: int) -> list[Finding]:
     series = {k.id: _period_values(k.series) for k in kpis}
     out = []
-    for a, b in combinations(kpis, 2):
+    for a, b in combinations(sorted(kpis, key=lambda k: k.id), 2):
         if a.grain is not b.grain:
             continue
         joined = pd.concat([series[a.id], series[b.id]], axis=1, join="inner").tail(window)

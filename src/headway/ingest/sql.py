@@ -380,6 +380,7 @@ class SqlSource:
             cursorclass=pymysql.cursors.SSCursor if stream else pymysql.cursors.Cursor,
             autocommit=False,
         )
+        cur = con.cursor()
         try:
             with con.cursor(pymysql.cursors.Cursor) as setup:
                 setup.execute("SELECT VERSION()")
@@ -390,10 +391,14 @@ class SqlSource:
                 else:
                     setup.execute(f"SET SESSION max_execution_time = {int(self.timeout_s * 1000)}")
                 setup.execute("START TRANSACTION READ ONLY")
-            # No cur.close() on the way out: on an unbuffered cursor it would first read every
-            # remaining row; closing the connection drops them and ends the transaction.
-            yield con, con.cursor()
+            yield con, cur
         finally:
+            # No cur.close(): on an unbuffered cursor it would first read every remaining row
+            # (maybe millions after an error); closing the connection drops them and ends the
+            # transaction. The result must then not try to drain itself when garbage-collected.
+            result = getattr(cur, "_result", None)
+            if result is not None:
+                result.unbuffered_active = False
             con.close()
 
     @contextmanager

@@ -134,6 +134,12 @@ def compute_series(org: Organization) -> tuple[list[SeriesPoint], dict[str, str]
         notes: dict[str, str] = {k: "entered by hand" for k, s in kpis.items() if s.kind == "manual"}
         ids = [k for k in kpis if k not in notes]
         points: list[SeriesPoint] = []
+        if notes:  # manual KPIs: the values people entered (strategy app), at their grain and coarser ones
+            from headway.app.strategy.manual import manual_points
+
+            entered, with_values = manual_points(org, {k: kpis[k] for k in notes}, GRAINS)
+            points += entered
+            notes = {k: v for k, v in notes.items() if k not in with_values}
         for grain in GRAINS:
             df = _compute_all(hw, ids, notes, grain=grain)
             if df is not None:

@@ -189,7 +189,9 @@ class HttpClient:
         return self._clean(_api_message(response.body) or "no message")
 
     def _clean(self, text: str) -> str:
-        return scrub(text, [*self.secrets, *self.headers.values()])[:300]
+        # A header value like "Bearer <token>": the token alone must go as well.
+        header_parts = [reveal(v).split()[-1] for v in self.headers.values() if reveal(v).strip()]
+        return scrub(text, [*self.secrets, *self.headers.values(), *header_parts])[:300]
 
     def _shown(self, url: str) -> str:
         return self._clean(url.split("?", 1)[0])

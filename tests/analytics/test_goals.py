@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -594,3 +595,9 @@ def test_achievability_count_matches_pandas(values: list[float], pct: float, n: 
         s = 1 if implied > 1e-9 else -1 if implied < -1e-9 else 1
         assert a.count == int((s * changes >= s * implied - 1e-9).sum())
         assert 0 <= a.percentile <= 100
+
+
+def test_every_status_is_documented() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "goals.md").read_text(encoding="utf-8")
+    for status in GoalStatus:
+        assert f"| **{status.value.replace('_', ' ').capitalize()}** |" in text

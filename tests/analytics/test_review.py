@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -255,3 +256,9 @@ def test_one_defect_gives_one_finding(check: str, index: int) -> None:
     model = clean_model()
     model[index] = replace(model[index], **DEFECTS[check])  # type: ignore[arg-type]
     assert found(review(model, today=TODAY)) == {(check, (model[index].id,))}
+
+
+def test_every_check_is_documented() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "goals.md").read_text(encoding="utf-8")
+    table = [line.split("|")[1].strip(" `") for line in text.splitlines() if line.startswith("| `")]
+    assert table == list(CHECKS)

@@ -162,7 +162,7 @@ def test_redundant_threshold_overlap_and_window() -> None:
     echo2 = old * 3 + 1
     flagged = review([kpi("d", 33, series=old), kpi("e", 34, series=echo2)], today=TODAY)
     assert found(flagged) == {("redundant", ("d", "e"))}
-    assert "over the last 24 months" in flagged[0].message
+    assert "over 24 shared months" in flagged[0].message
     # different grains are never compared
     weekly = kpi("w", 35, series=base, grain=Grain.WEEK)
     assert ("redundant", ("a", "w")) not in found(review([kpi("a", 30, series=base), weekly], today=TODAY))
@@ -262,3 +262,34 @@ def test_every_check_is_documented() -> None:
     text = (Path(__file__).parents[2] / "docs" / "goals.md").read_text(encoding="utf-8")
     table = [line.split("|")[1].strip(" `") for line in text.splitlines() if line.startswith("| `")]
     assert table == list(CHECKS)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    gaps=st.lists(st.floats(0, 0.6), min_size=5, max_size=5),
+    threshold=st.sampled_from([0.5, 0.8, 0.95]),
+)
+def test_redundant_pairs_match_a_pair_by_pair_computation(seed: int, gaps: list[float], threshold: float) -> None:
+    """The vectorised check agrees with pandas' Series.corr pair by pair, gaps and all."""
+    rng = np.random.default_rng(seed)
+    base = rng.normal(0, 1, 36)
+    index = [shift(date(2022, 11, 1), i, Grain.MONTH) for i in range(36)]  # Nov 2022 - Oct 2025
+    series = []
+    for i, gap in enumerate(gaps):
+        values = base * rng.uniform(-2, 2) + rng.normal(0, 0.2 + i * 0.3, 36)
+        values[rng.random(36) < gap] = np.nan
+        series.append(pd.Series(values, index=index))
+    model = [kpi(f"s{i}", 300 + i, series=s) for i, s in enumerate(series)]
+    got = {f.kpi_ids: f.value for f in review(model, today=TODAY, corr_threshold=threshold) if f.check == "redundant"}
+    want = {}
+    for i in range(5):
+        for j in range(i + 1, 5):
+            both = pd.concat([series[i], series[j]], axis=1).iloc[-24:].dropna()
+            if len(both) >= MIN_OVERLAP:
+                r = both.iloc[:, 0].corr(both.iloc[:, 1])
+                if abs(r) > threshold:
+                    want[(f"s{i}", f"s{j}")] = r
+    assert got.keys() == want.keys()
+    for pair, r in want.items():
+        assert got[pair] == pytest.approx(r)

@@ -27,7 +27,6 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from itertools import combinations
 
 import numpy as np
 import pandas as pd
@@ -123,7 +122,7 @@ def review(
     findings += _objective_overload(kpis, per_objective_max, objectives, objective_names or {}, names)
     for k in kpis:
         findings += _per_kpi(k, today, not_viewed_days, stale_periods, lambda i: names.get(i, i))
-    findings += _redundant(kpis, corr_threshold, corr_window)
+    findings += _redundant(kpis, corr_threshold, corr_window, today)
     order = {c: i for i, c in enumerate(CHECKS)}
     return sorted(findings, key=lambda f: (order[f.check], f.kpi_ids))
 
@@ -288,31 +287,44 @@ def _stale(k: KpiFacts, today: date, stale_periods: int) -> Finding | None:
     )
 
 
-def _redundant(kpis: Sequence[KpiFacts], threshold: float, window: int) -> list[Finding]:
-    series = {k.id: _period_values(k.series) for k in kpis}
+def _redundant(kpis: Sequence[KpiFacts], threshold: float, window: int, today: date) -> list[Finding]:
+    """Pairs of same-grain KPIs whose values correlate beyond ``threshold``.
+
+    Over the last ``window`` periods up to the latest complete one, each pair on the periods
+    both have a value (at least MIN_OVERLAP of them): one pairwise correlation matrix per
+    grain, so hundreds of KPIs take a moment, not a pass over every pair in Python.
+    """
     out = []
-    for a, b in combinations(sorted(kpis, key=lambda k: k.id), 2):
-        if a.grain is not b.grain:
+    by_grain: dict[Grain, list[KpiFacts]] = {}
+    for k in sorted(kpis, key=lambda k: k.id):
+        by_grain.setdefault(k.grain, []).append(k)
+    for grain, group in by_grain.items():
+        if len(group) < 2:
             continue
-        joined = pd.concat([series[a.id], series[b.id]], axis=1, join="inner").tail(window)
-        if len(joined) < MIN_OVERLAP:
-            continue
-        x, y = joined.iloc[:, 0].to_numpy(), joined.iloc[:, 1].to_numpy()
-        if np.std(x) == 0 or np.std(y) == 0:
-            continue
-        r = float(np.corrcoef(x, y)[0, 1])
-        if abs(r) <= threshold:
-            continue
-        way = "together" if r > 0 else "in mirror image"
-        out.append(
-            Finding(
-                "redundant",
-                (a.id, b.id),
-                f"{a.name} and {b.name} moved {way} (correlation {r:+.2f} over the last {len(joined)} "
-                f"{a.grain.value}s): they tell the same story.",
-                "Keep the one closer to the objective and drop or demote the other — or note why both are needed.",
-                "info",
-                value=r,
-            )
-        )
+        last = latest_complete_period(today, grain)
+        periods = [shift(last, -i, grain) for i in range(window - 1, -1, -1)]
+        frame = pd.DataFrame({k.id: _period_values(k.series).reindex(periods) for k in group})
+        known = frame.notna().to_numpy(dtype=float)
+        overlap = known.T @ known
+        corr = frame.corr(min_periods=MIN_OVERLAP).to_numpy()
+        names = {k.id: k for k in group}
+        ids = list(frame.columns)
+        for i, j in zip(*np.triu_indices(len(ids), k=1), strict=True):
+            r = float(corr[i, j])
+            if math.isnan(r) or abs(r) <= threshold:
+                continue
+            out.append(_redundant_finding(names[ids[i]], names[ids[j]], r, int(overlap[i, j])))
     return out
+
+
+def _redundant_finding(a: KpiFacts, b: KpiFacts, r: float, shared: int) -> Finding:
+    way = "together" if r > 0 else "in mirror image"
+    return Finding(
+        "redundant",
+        (a.id, b.id),
+        f"{a.name} and {b.name} moved {way} (correlation {r:+.2f} over {shared} shared "
+        f"{a.grain.value}s): they tell the same story.",
+        "Keep the one closer to the objective and drop or demote the other — or note why both are needed.",
+        "info",
+        value=r,
+    )

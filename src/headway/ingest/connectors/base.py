@@ -54,7 +54,8 @@ class ConnectorInfo:
     """Canonical dataset types the connector produces."""
     credentials: tuple[CredentialField, ...]
     default_base_url: str
-    """The real API's address; tests and self-hosted proxies pass another ``base_url``."""
+    """The real API's address (may use non-secret credential fields: ``https://{shop}.myshopify.com``);
+    tests and proxies pass another ``base_url``."""
 
 
 @dataclass
@@ -124,7 +125,8 @@ class Connector(ABC):
         if missing:
             raise ConnectorError(f"{self.info.label}: missing {', '.join(missing)}")
         self.credentials = {k: v if isinstance(v, Secret) else Secret(str(v)) for k, v in credentials.items()}
-        self.base_url = (base_url or self.info.default_base_url).rstrip("/")
+        plain = {f.name: self.credentials[f.name].reveal() for f in self.info.credentials if not f.secret}
+        self.base_url = (base_url or self.info.default_base_url.format(**plain)).rstrip("/")
         self.clock: Clock = clock or (lambda: dt.datetime.now(dt.UTC))
         if page_size is not None:
             self.page_size = page_size

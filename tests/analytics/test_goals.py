@@ -7,6 +7,7 @@ days behind = (k / 12 - progress) * 365, halves rounded up.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -601,3 +602,36 @@ def test_every_status_is_documented() -> None:
     text = (Path(__file__).parents[2] / "docs" / "goals.md").read_text(encoding="utf-8")
     for status in GoalStatus:
         assert f"| **{status.value.replace('_', ' ').capitalize()}** |" in text
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    last_year=st.lists(st.floats(10, 1_000), min_size=12, max_size=12),
+    growth=st.floats(-0.5, 1).filter(lambda g: abs(g) > 0.01),
+    k=st.integers(1, 11),
+)
+def test_on_a_seasonal_plan_is_on_track(last_year: list[float], growth: float, k: int) -> None:
+    """Actuals exactly on the seasonal plan are on track, 0 days behind, progress k / 12."""
+    target = last_year[-1] * (1 + growth)
+    spec = goal(target, trajectory=Trajectory.SEASONAL)
+    plan = [last_year[i] * (1 + growth * (i + 1) / 12) for i in range(k)]
+    series = monthly(date(2024, 1, 1), last_year + plan)
+    ev = evaluate(spec, series, shift(START, k, Grain.MONTH))
+    assert ev.status is GoalStatus.ON_TRACK and ev.days_behind == 0
+    assert ev.expected == pytest.approx(plan[-1])
+    assert ev.progress == pytest.approx(k / 12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(amounts=st.lists(st.floats(0, 500), min_size=1, max_size=11), target=st.floats(100, 5_000))
+def test_cumulative_progress_is_the_running_total_share(amounts: list[float], target: float) -> None:
+    spec = goal(target, trajectory=Trajectory.CUMULATIVE)
+    k = len(amounts)
+    ev = evaluate(spec, monthly(START, amounts), shift(START, k, Grain.MONTH))
+    total = sum(amounts)
+    assert ev.actual == pytest.approx(total)
+    assert ev.expected == pytest.approx(target * k / 12)
+    assert ev.progress == pytest.approx(min(1.0, total / target))
+    assert ev.days_behind == math.floor(round((k / 12 - total / target) * 365, 6) + 0.5)
+    behind = total < target * k / 12 * (1 - 1e-9)
+    assert (ev.status is GoalStatus.ON_TRACK) is not behind

@@ -198,8 +198,8 @@ class Evaluation:
 # --- series helpers ------------------------------------------------------------------
 
 
-def _values(series: pd.Series | None) -> dict[date, float]:
-    """Period start -> value, unknown values dropped."""
+def period_values(series: pd.Series | None) -> dict[date, float]:
+    """A KPI series as period start (a date, also from a Timestamp index) -> value, unknown values dropped."""
     if series is None:
         return {}
     out: dict[date, float] = {}
@@ -250,7 +250,7 @@ def baseline_from_history(
     """
     cal = calendar or Calendar()
     first = truncate(start, grain, cal)
-    values = _values(series)
+    values = period_values(series)
     if trajectory is Trajectory.CUMULATIVE and not to_date:
         if deadline is None:
             raise GoalError("a cumulative baseline needs the deadline (to know the window length)")
@@ -350,7 +350,7 @@ def expected_at(spec: GoalSpec, when: date, *, last_year: pd.Series | None = Non
     period = truncate(when, spec.grain, spec.calendar)
     if period < spec.first_period:
         return None
-    return _expected(spec, period, target_value(spec), _values(last_year))
+    return _expected(spec, period, target_value(spec), period_values(last_year))
 
 
 def _progress_fraction(
@@ -443,8 +443,8 @@ def evaluate(
     show = fmt or _plain
     name = period_name or (lambda p: p.isoformat())
     spec = with_baseline(spec, actual)
-    values = _values(actual)
-    ly = _values(last_year) if last_year is not None else values
+    values = period_values(actual)
+    ly = period_values(last_year) if last_year is not None else values
     needs_baseline = spec.kind is TargetKind.CHANGE_PCT or (spec.trajectory is Trajectory.LINEAR and not spec.is_stay)
     if spec.baseline is None and needs_baseline:
         message = "no baseline: the KPI has no value before the start; set the baseline by hand"
@@ -625,7 +625,7 @@ def achievability(history: pd.Series, spec: GoalSpec) -> Achievability:
     stay goal counts the ``n``-period windows that stayed on the right side of the line.
     """
     spec = with_baseline(spec, history)
-    values = {p: v for p, v in _values(history).items() if p < spec.first_period}
+    values = {p: v for p, v in period_values(history).items() if p < spec.first_period}
     n = len(spec.periods)
     unit = spec.grain.value
     if not values:

@@ -31,6 +31,7 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
+from headway.analytics.goals import period_values
 from headway.engine.periods import periods_between, shift
 from headway.engine.scoring import latest_complete_period
 from headway.engine.spec import Direction, Grain
@@ -91,9 +92,7 @@ class Finding:
 
 def _period_values(series: pd.Series) -> pd.Series:
     """The series indexed by period start (date), unknown values dropped, sorted."""
-    clean = series.dropna()
-    index = [k.date() if isinstance(k, pd.Timestamp) else k for k in clean.index]
-    return pd.Series(clean.to_numpy(dtype=float), index=index).sort_index()
+    return pd.Series(period_values(series), dtype=float).sort_index()
 
 
 def review(

@@ -18,6 +18,7 @@ from datetime import date
 
 import pandas as pd
 
+from headway.analytics.goals import period_values
 from headway.engine.periods import periods_per_year, shift
 from headway.engine.spec import Grain
 
@@ -318,14 +319,9 @@ def lookup_from_series(
     }
 
     def lookup(kpi_id: str, reference: str) -> float | None:
-        values = series.get(kpi_id)
         at = targets.get(reference)
-        if values is None or at is None:
+        if kpi_id not in series or at is None:
             return None
-        for key in (at, pd.Timestamp(at)):
-            if key in values.index:
-                value = values[key]
-                return None if pd.isna(value) else float(value)
-        return None
+        return period_values(series[kpi_id]).get(at)
 
     return lookup

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from headway.analytics.review import CHECKS, MIN_OVERLAP, Finding, KpiFacts, review
 from headway.engine.catalog import load_catalog
-from headway.engine.periods import shift
+from headway.engine.periods import Calendar, shift
 from headway.engine.spec import Direction, Grain
 
 TODAY = date(2025, 11, 28)  # the latest complete month is October 2025
@@ -293,3 +293,15 @@ def test_redundant_pairs_match_a_pair_by_pair_computation(seed: int, gaps: list[
     assert got.keys() == want.keys()
     for pair, r in want.items():
         assert got[pair] == pytest.approx(r)
+
+
+def test_stale_follows_the_organisations_week_start() -> None:
+    # Sunday-to-Saturday weeks, last value for the week of Sunday 9 Nov. On Saturday 29 Nov the week
+    # of 23 Nov is complete, so 16 and 23 Nov are missing: stale. Counted in Monday weeks, the latest
+    # complete week began on Monday 17 Nov and only one week is missing.
+    weeks = [date(2025, 9, 7) + timedelta(weeks=i) for i in range(10)]
+    model = [kpi("w", 42, series=pd.Series(1.0, index=weeks), grain=Grain.WEEK)]
+    saturday = date(2025, 11, 29)
+    (finding,) = review(model, today=saturday, calendar=Calendar(week_start=6))
+    assert finding.check == "stale" and finding.value == 2
+    assert review(model, today=saturday) == []

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from headway.analytics.goals import period_values
-from headway.engine.periods import periods_between, shift
+from headway.engine.periods import Calendar, periods_between, shift
 from headway.engine.scoring import latest_complete_period
 from headway.engine.spec import Direction, Grain
 
@@ -108,20 +108,23 @@ def review(
     objectives: Mapping[int, tuple[str, ...]] | None = None,
     objective_names: Mapping[int, str] | None = None,
     kpi_names: Mapping[str, str] | None = None,
+    calendar: Calendar | None = None,
 ) -> list[Finding]:
     """Review a KPI portfolio; an empty list means nothing to fix.
 
     ``objectives`` maps an objective id to the KPI ids linked to it (by default worked out
     from each KPI's ``objective_ids``); ``objective_names`` names them in messages, and
     ``kpi_names`` names KPIs that are not in ``kpis`` (suggested guardrails from the catalog).
+    ``calendar`` (week start, fiscal year) decides which period is the latest complete one.
     """
+    latest = {grain: latest_complete_period(today, grain, calendar or Calendar()) for grain in Grain}
     names = {**(kpi_names or {}), **{k.id: k.name for k in kpis}}
     findings: list[Finding] = []
     findings += _overload(kpis, max_kpis, not_viewed_days, today)
     findings += _objective_overload(kpis, per_objective_max, objectives, objective_names or {}, names)
     for k in kpis:
-        findings += _per_kpi(k, today, not_viewed_days, stale_periods, lambda i: names.get(i, i))
-    findings += _redundant(kpis, corr_threshold, corr_window, today)
+        findings += _per_kpi(k, today, latest[k.grain], not_viewed_days, stale_periods, lambda i: names.get(i, i))
+    findings += _redundant(kpis, corr_threshold, corr_window, latest)
     order = {c: i for i, c in enumerate(CHECKS)}
     return sorted(findings, key=lambda f: (order[f.check], f.kpi_ids))
 
@@ -187,7 +190,9 @@ def _days_unviewed(k: KpiFacts, today: date) -> float:
     return math.inf if k.last_viewed is None else (today - k.last_viewed.date()).days
 
 
-def _per_kpi(k: KpiFacts, today: date, not_viewed_days: int, stale_periods: int, label: _Label) -> list[Finding]:
+def _per_kpi(
+    k: KpiFacts, today: date, latest: date, not_viewed_days: int, stale_periods: int, label: _Label
+) -> list[Finding]:
     out = []
     if not k.objective_ids:
         out.append(
@@ -231,7 +236,7 @@ def _per_kpi(k: KpiFacts, today: date, not_viewed_days: int, stale_periods: int,
                 "info",
             )
         )
-    stale = _stale(k, today, stale_periods)
+    stale = _stale(k, latest, stale_periods)
     if stale:
         out.append(stale)
     days = _days_unviewed(k, today)
@@ -261,9 +266,8 @@ def _guardrail(k: KpiFacts, label: _Label) -> Finding:
     return Finding("goal_without_guardrail", (k.id,), f"{k.name} has a goal but no guardrail KPI.", action, severity)
 
 
-def _stale(k: KpiFacts, today: date, stale_periods: int) -> Finding | None:
+def _stale(k: KpiFacts, latest: date, stale_periods: int) -> Finding | None:
     values = _period_values(k.series)
-    latest = latest_complete_period(today, k.grain)
     if values.empty:
         return Finding(
             "stale",
@@ -286,7 +290,7 @@ def _stale(k: KpiFacts, today: date, stale_periods: int) -> Finding | None:
     )
 
 
-def _redundant(kpis: Sequence[KpiFacts], threshold: float, window: int, today: date) -> list[Finding]:
+def _redundant(kpis: Sequence[KpiFacts], threshold: float, window: int, latest: Mapping[Grain, date]) -> list[Finding]:
     """Pairs of same-grain KPIs whose values correlate beyond ``threshold``.
 
     Over the last ``window`` periods up to the latest complete one, each pair on the periods
@@ -300,8 +304,7 @@ def _redundant(kpis: Sequence[KpiFacts], threshold: float, window: int, today: d
     for grain, group in by_grain.items():
         if len(group) < 2:
             continue
-        last = latest_complete_period(today, grain)
-        periods = [shift(last, -i, grain) for i in range(window - 1, -1, -1)]
+        periods = [shift(latest[grain], -i, grain) for i in range(window - 1, -1, -1)]
         frame = pd.DataFrame({k.id: _period_values(k.series).reindex(periods) for k in group})
         known = frame.notna().to_numpy(dtype=float)
         overlap = known.T @ known

@@ -139,6 +139,11 @@ DEFAULT_FROM_EMAIL = env_str("HEADWAY_EMAIL_FROM", "headway@localhost")
 
 # How refreshes run: in a background thread of the web process (default) or inline (tests).
 HEADWAY_JOBS = env_choice("HEADWAY_JOBS", "thread", ("thread", "sync"))
+# The job queue (automation app): Huey on SQLite in the data folder, or Redis when REDIS_URL is set.
+REDIS_URL = env_str("REDIS_URL", "")
+HEADWAY_JOB_LEASE_SECONDS = env_int("HEADWAY_JOB_LEASE_SECONDS", 120, minimum=3)
+HEADWAY_RECOMPUTE_HOURS = env_int("HEADWAY_RECOMPUTE_HOURS", 24, minimum=1)
+HEADWAY_ALERT_EVERY_MINUTES = env_int("HEADWAY_ALERT_EVERY_MINUTES", 15, minimum=1)
 LOGIN_ATTEMPTS_PER_15_MIN = env_int("HEADWAY_LOGIN_ATTEMPTS", 10, minimum=1)
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -2,7 +2,7 @@
 
 import typer
 
-from headway.cli import catalog_cmd, check_cmd, compute_cmd, demo_cmd, templates_cmd, web_cmd
+from headway.cli import catalog_cmd, check_cmd, compute_cmd, demo_cmd, templates_cmd, web_cmd, worker_cmd
 
 app = typer.Typer(
     name="headway",
@@ -18,6 +18,7 @@ app.command("demo-data")(demo_cmd.demo_data)
 app.command("demo")(demo_cmd.demo)
 app.command("serve")(web_cmd.serve)
 app.command("web-demo")(web_cmd.web_demo)
+app.command("worker")(worker_cmd.worker)
 app.command("manage", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(web_cmd.manage)
 
 

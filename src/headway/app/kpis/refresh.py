@@ -20,6 +20,7 @@ from django.db import close_old_connections, transaction
 from django.utils import timezone
 
 from headway.app.accounts.models import Organization
+from headway.app.automation.signals import refresh_finished
 from headway.app.kpis.models import Dataset, KpiDefinition, Run, RunStatus, SeriesPoint
 from headway.engine.api import Headway
 from headway.engine.catalog import Catalog, load_catalog, required_fields
@@ -87,6 +88,7 @@ def execute(run_id: int) -> None:
             run.save()
             Organization.objects.filter(pk=run.org_id).update(current_run=run)
         _prune(run.org_id)
+        refresh_finished.send_robust(sender=Run, run=run, org=run.org)
     except Exception as exc:  # the run records any failure; the previous series stay
         log.exception("refresh of org %s failed", run.org_id)
         Run.objects.filter(pk=run.pk).update(

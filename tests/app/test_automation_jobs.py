@@ -12,32 +12,32 @@ from headway.app.automation import jobs
 from headway.app.automation.models import Job, JobLock, JobStatus
 from headway.app.kpis.models import Run, RunStatus, SeriesPoint
 
-CALLS: list[tuple[int | None, dict]] = []
-FAIL_TIMES = {"n": 0}
+calls: list[tuple[int | None, dict]] = []
+fail_times = {"n": 0}
 
 
 @jobs.register("test.record", lock="test")
 def record(org: Organization | None, **params: object) -> None:
-    CALLS.append((org.pk if org else None, params))
+    calls.append((org.pk if org else None, params))
 
 
 @jobs.register("test.flaky", max_attempts=2, backoff_seconds=60)
 def flaky(org: Organization | None) -> None:
-    if FAIL_TIMES["n"] > 0:
-        FAIL_TIMES["n"] -= 1
+    if fail_times["n"] > 0:
+        fail_times["n"] -= 1
         raise ConnectionError("source timed out")
-    CALLS.append((org.pk if org else None, {}))
+    calls.append((org.pk if org else None, {}))
 
 
 @pytest.fixture(autouse=True)
 def reset():
-    CALLS.clear()
-    FAIL_TIMES["n"] = 0
+    calls.clear()
+    fail_times["n"] = 0
 
 
 def test_enqueue_runs_inline_in_sync_mode_and_records_success(other_org):
     job = jobs.enqueue(other_org, "test.record", kpi_id="revenue")
-    assert CALLS == [(other_org.pk, {"kpi_id": "revenue"})]
+    assert calls == [(other_org.pk, {"kpi_id": "revenue"})]
     assert job.status == JobStatus.SUCCEEDED and job.attempts == 1 and job.finished_at is not None
     assert set(jobs.last_success(other_org)) == {"test.record"}
 
@@ -50,16 +50,16 @@ def test_unknown_kind_is_refused_by_name(other_org):
 
 def test_a_job_is_claimed_once(other_org):
     job = jobs.enqueue(other_org, "test.record", delay=0.001)
-    assert CALLS == []  # delayed: not run at enqueue
+    assert calls == []  # delayed: not run at enqueue
     job.run_after = timezone.now()
     job.save()
     assert jobs.run_job(job.pk) == JobStatus.SUCCEEDED
     assert jobs.run_job(job.pk) is None  # a duplicated message finds nothing to claim
-    assert len(CALLS) == 1
+    assert len(calls) == 1
 
 
 def test_a_failing_job_is_retried_with_back_off_then_fails_for_good(other_org):
-    FAIL_TIMES["n"] = 1
+    fail_times["n"] = 1
     job = jobs.enqueue(other_org, "test.flaky")
     job.refresh_from_db()
     assert job.status == JobStatus.QUEUED and "source timed out" in job.error
@@ -69,7 +69,7 @@ def test_a_failing_job_is_retried_with_back_off_then_fails_for_good(other_org):
     assert jobs.run_pending() == 1
     job.refresh_from_db()
     assert (job.status, job.attempts, job.error) == (JobStatus.SUCCEEDED, 2, "")
-    FAIL_TIMES["n"] = 5
+    fail_times["n"] = 5
     job2 = jobs.enqueue(other_org, "test.flaky")
     Job.objects.filter(pk=job2.pk).update(run_after=timezone.now())
     jobs.run_pending()
@@ -82,13 +82,13 @@ def test_a_held_lock_makes_the_same_org_wait_but_not_another(other_org, shop):
     JobLock.objects.create(key=f"test:{other_org.pk}", job=holder, lease_until=timezone.now() + timedelta(minutes=5))
     waiting = jobs.enqueue(other_org, "test.record")
     waiting.refresh_from_db()
-    assert waiting.status == JobStatus.QUEUED and waiting.attempts == 0 and CALLS == []
+    assert waiting.status == JobStatus.QUEUED and waiting.attempts == 0 and calls == []
     jobs.enqueue(shop, "test.record")  # another org's lock is free
-    assert CALLS == [(shop.pk, {})]
+    assert calls == [(shop.pk, {})]
     JobLock.objects.filter(job=holder).update(lease_until=timezone.now() - timedelta(seconds=1))
     Job.objects.filter(pk=waiting.pk).update(run_after=timezone.now())
     assert jobs.run_job(waiting.pk) == JobStatus.SUCCEEDED
-    assert CALLS[-1] == (other_org.pk, {}) and not JobLock.objects.exists()
+    assert calls[-1] == (other_org.pk, {}) and not JobLock.objects.exists()
 
 
 def test_sweep_requeues_a_dead_workers_job_and_gives_up_after_max_attempts(other_org):

@@ -21,6 +21,8 @@ if not SECRET_KEY:
         _key_file.write_text(secrets.token_urlsafe(50))
         _key_file.chmod(0o600)
     SECRET_KEY = _key_file.read_text().strip()
+# Encrypts stored source credentials (SQL passwords, API keys); defaults to the secret key.
+HEADWAY_ENCRYPTION_KEY = env_str("HEADWAY_ENCRYPTION_KEY", "") or SECRET_KEY
 
 ALLOWED_HOSTS = env_list("HEADWAY_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("HEADWAY_CSRF_TRUSTED_ORIGINS", [])

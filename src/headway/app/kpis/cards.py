@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -183,6 +183,18 @@ def _cache_key(definition: KpiDefinition, org: Organization, run: Run | None, ex
     return "hw-card:" + hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
+# Apps that know a KPI's numbers may be out of date (sources: a failing source) register a function
+# org -> {kpi_id: reason} in their AppConfig.ready(); it is called once per grid render.
+STALE_PROVIDERS: list[Callable[[Organization], dict[str, str]]] = []
+
+
+def stale_reasons(org: Organization) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for provider in STALE_PROVIDERS:
+        out.update(provider(org))
+    return out
+
+
 def rendered_cards(
     definitions: list[KpiDefinition], org: Organization, extras: dict[str, object] | None = None
 ) -> list[SafeString]:
@@ -191,13 +203,14 @@ def rendered_cards(
     ``extras``: per KPI id, what other apps add to its card (the strategy's goal status), part of its key."""
     run = org.current_run if org.current_run_id else None
     extras = extras or {}
-    keys = [_cache_key(d, org, run, extras.get(d.kpi_id)) for d in definitions]
+    stale = stale_reasons(org)
+    keys = [_cache_key(d, org, run, (extras.get(d.kpi_id), stale.get(d.kpi_id))) for d in definitions]
     found: dict[str, str] = cache.get_many(keys)
     missing = [d for d, key in zip(definitions, keys, strict=True) if key not in found]
     if missing:
         fresh = {
-            _cache_key(card.definition, org, run, extras.get(card.id)): render_to_string(
-                "kpis/_card.html", {"card": card, "strategy": extras.get(card.id)}
+            _cache_key(card.definition, org, run, (extras.get(card.id), stale.get(card.id))): render_to_string(
+                "kpis/_card.html", {"card": card, "strategy": extras.get(card.id), "stale": stale.get(card.id)}
             )
             for card in build_cards(missing, org)
         }

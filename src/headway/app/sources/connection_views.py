@@ -1,0 +1,175 @@
+"""SQL and SaaS connections (test, save, refresh now) and the push API's tokens. Admins only:
+these pages handle credentials, which are stored encrypted and never shown back."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from headway.app.accounts.models import Role
+from headway.app.accounts.tenancy import member_required
+from headway.app.sources import credentials
+from headway.app.sources.forms import SaasSourceForm, SqlSourceForm, TokenForm
+from headway.app.sources.models import ApiToken, Source, SourceKind, SourceStatus
+from headway.app.sources.pipeline import PULLED, start_source_refresh
+from headway.ingest import connectors
+from headway.ingest.secrets import Secret
+
+log = logging.getLogger(__name__)
+
+
+def available_connectors() -> dict[str, connectors.ConnectorInfo]:
+    """The connectors that can be loaded (a connector whose module is missing is left out)."""
+    found = {}
+    for name in connectors.REGISTRY:
+        try:
+            found[name] = connectors.get(name).info
+        except ImportError:
+            continue
+    return found
+
+
+def _source(request: HttpRequest, source_id: int) -> Source:
+    return get_object_or_404(Source, pk=source_id, org=request.org)  # type: ignore[attr-defined]
+
+
+@member_required(Role.ADMIN)
+@require_http_methods(["GET", "HEAD", "POST"])
+def sql_source(request: HttpRequest, source_id: int | None = None) -> HttpResponse:
+    org = request.org  # type: ignore[attr-defined]
+    instance = _source(request, source_id) if source_id else None
+    if instance is not None and instance.kind != SourceKind.SQL:
+        raise Http404("Not a SQL source.")
+    initial: dict[str, Any] = {}
+    if instance is not None:
+        initial = {
+            "name": instance.name,
+            "schedule": instance.schedule,
+            "dataset": instance.dataset,
+            "dataset_type": instance.dataset_type,
+            "mode": instance.mode,
+            "key": instance.key,
+            **{k: instance.config.get(k, "") for k in ("table", "query", "cursor_column")},
+        }
+    form = SqlSourceForm(request.POST or None, org=org, instance=instance, initial=initial)
+    tested: dict[str, Any] | None = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        url = data["url"] or (credentials.load(instance).get("url") if instance else None)
+        if request.POST.get("action") == "test":
+            tested = _test_sql(url, data)
+        else:
+            source = instance or Source(org=org, kind=SourceKind.SQL, created_by=request.user)
+            source.name, source.schedule = data["name"], data["schedule"]
+            source.dataset, source.dataset_type = data["dataset"], data["dataset_type"]
+            source.mode, source.key = data["mode"], data["key"]
+            source.config = {k: data[k] for k in ("table", "query", "cursor_column")}
+            credentials.store(source, {"url": data["url"]})
+            source.save()
+            messages.success(request, f"Source “{source.name}” saved.")
+            return redirect("source_detail", source_id=source.pk)
+    context = {"form": form, "source": instance, "tested": tested, "kind": "sql"}
+    return render(request, "sources/connection.html", context)
+
+
+def _test_sql(url: Secret | str | None, data: dict[str, Any]) -> dict[str, Any]:
+    from headway.ingest.sql import SqlSource
+
+    if not url:
+        return {"ok": False, "message": "Enter the connection URL."}
+    try:
+        db = SqlSource(url)
+        tables = db.tables()
+        target = data.get("query") or data.get("table")
+        preview = db.preview(target, limit=5) if target else None
+    except Exception as exc:  # shown to the admin; the driver's message is scrubbed of the password
+        from headway.ingest.secrets import scrub
+
+        return {"ok": False, "message": scrub(f"{type(exc).__name__}: {exc}", [url])}
+    return {
+        "ok": True,
+        "message": f"Connected to {db.display_url}: {len(tables)} tables.",
+        "tables": tables[:100],
+        "columns": list(preview.columns) if preview is not None else [],
+        "rows": preview.astype(object).where(preview.notna(), "").values.tolist() if preview is not None else [],
+    }
+
+
+@member_required(Role.ADMIN)
+@require_http_methods(["GET", "HEAD", "POST"])
+def saas_source(request: HttpRequest, source_id: int | None = None) -> HttpResponse:
+    org = request.org  # type: ignore[attr-defined]
+    instance = _source(request, source_id) if source_id else None
+    if instance is not None and instance.kind != SourceKind.SAAS:
+        raise Http404("Not a connector source.")
+    found = available_connectors()
+    name = (
+        instance.config.get("connector") if instance else request.GET.get("connector") or request.POST.get("connector")
+    )
+    if name not in found:
+        return render(request, "sources/connectors.html", {"connectors": found.values()})
+    info = found[name]
+    initial = {"name": instance.name, "schedule": instance.schedule} if instance else {"name": info.label}
+    form = SaasSourceForm(request.POST or None, org=org, instance=instance, initial=initial, connector=info)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        source = instance or Source(org=org, kind=SourceKind.SAAS, created_by=request.user)
+        source.name, source.schedule = data["name"], data["schedule"]
+        source.config = {"connector": name, "base_url": data.get("base_url") or ""}
+        source.dataset_type = ""
+        credentials.store(source, form.secrets())
+        source.save()
+        messages.success(request, f"Source “{source.name}” saved; it writes {', '.join(info.datasets)}.")
+        return redirect("source_detail", source_id=source.pk)
+    context = {"form": form, "source": instance, "connector": info, "kind": "saas"}
+    return render(request, "sources/connection.html", context)
+
+
+@member_required(Role.EDITOR)
+@require_POST
+def source_refresh(request: HttpRequest, source_id: int) -> HttpResponse:
+    source = _source(request, source_id)
+    if source.kind not in PULLED:
+        messages.error(request, "Only database and connector sources are pulled; upload a new file instead.")
+    elif source.status == SourceStatus.RUNNING:
+        messages.info(request, "This source is already being refreshed.")
+    else:
+        run = start_source_refresh(source, request.user)
+        messages.success(request, "Refresh started.")
+        return redirect("import_detail", import_id=run.pk)
+    return redirect("source_detail", source_id=source.pk)
+
+
+# --------------------------------------------------------------------------- API tokens
+
+
+@member_required(Role.ADMIN)
+@require_http_methods(["GET", "HEAD", "POST"])
+def tokens(request: HttpRequest) -> HttpResponse:
+    org = request.org  # type: ignore[attr-defined]
+    form = TokenForm(request.POST or None)
+    created = None
+    if request.method == "POST" and form.is_valid():
+        _token, created = ApiToken.issue(org, form.cleaned_data["name"], request.user)
+        form = TokenForm()
+    context = {"form": form, "created": created, "tokens": ApiToken.objects.filter(org=org)}
+    response = render(request, "sources/tokens.html", context)
+    response["Cache-Control"] = "no-store"  # the new token is on this page once
+    return response
+
+
+@member_required(Role.ADMIN)
+@require_POST
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = get_object_or_404(ApiToken, pk=token_id, org=request.org)  # type: ignore[attr-defined]
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    messages.success(request, f"Token “{token.name}” revoked; requests with it now get 401.")
+    return redirect("api_tokens")

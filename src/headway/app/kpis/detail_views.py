@@ -17,6 +17,7 @@ from headway.app.kpis.formatting import d3_format_locale
 from headway.app.kpis.models import KpiDefinition
 from headway.app.kpis.refresh import BREAKDOWN_GRAIN
 from headway.app.kpis.series import breakdown, current_run, dimensions, parse_grain, shown_grain, total
+from headway.app.strategy.detail import kpi_strategy
 from headway.engine.catalog import describe_metric
 from headway.engine.spec import Direction, Grain
 
@@ -67,6 +68,7 @@ def kpi_detail(request: HttpRequest, kpi_id: str) -> HttpResponse:
         "sql_grain": grain,
         "run": run,
         "format_locale": d3_format_locale(org.locale, org.currency),
+        "strategy": kpi_strategy(request.member, definition),  # type: ignore[attr-defined]
     }
     return render(request, "kpis/detail.html", context)
 

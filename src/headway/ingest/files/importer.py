@@ -21,6 +21,7 @@ from headway.ingest.files.detect import Detection, detect, install_macros
 from headway.ingest.files.mapping import Mapping, MappingError, propose_mapping
 from headway.ingest.files.reading import (
     PREVIEW_ROWS,
+    FileFacts,
     FileReadError,
     IngestError,
     Progress,
@@ -33,13 +34,13 @@ from headway.ingest.files.reading import (
     stage_file,
     stage_records,
 )
-from headway.ingest.files.validate import Rules, Target, clean_sql, storage_type
+from headway.ingest.files.validate import Rules, Statements, Target, statements, storage_type
 
 Mode = Literal["append", "replace", "upsert"]
 MODES: tuple[str, ...] = ("append", "replace", "upsert")
 RESULT_QUARANTINE_ROWS = 1000
 """Rejected rows carried in an ImportResult (all of them are in the quarantine table)."""
-_TEMP = ("_hw_clean", "_hw_file", "_hw_ragged")
+_TEMP = ("_hw_clean", "_hw_problems", "_hw_rejects", "_hw_file", "_hw_ragged")
 
 
 class ImportFailed(IngestError):
@@ -308,7 +309,7 @@ def import_records(
             rules=rules,
             progress=None,
             stage=lambda known: stage_records(con, records, info),
-            fingerprint=lambda: (digest, "utf-8"),
+            fingerprint=lambda: FileFacts(digest, "utf-8", False),
             source_name=source,
             decimal="point",
         )
@@ -377,9 +378,8 @@ def _import(
                 "CREATE OR REPLACE TEMP TABLE _hw_ragged AS SELECT unnest(?::BIGINT[]) AS _row", [list(staged.ragged)]
             )
         check_existing = dataset if mode == "append" and existing is not None else None
-        con.execute(
-            clean_sql(targets, staged.columns, rules, key=keys, existing=check_existing, ragged=bool(staged.ragged))
-        )
+        sql = statements(targets, staged.columns, rules, key=keys, existing=check_existing, ragged=bool(staged.ragged))
+        _validate(con, sql)
         if progress:
             progress("validating", 0.7)
         result = ImportResult(dataset, mode, staged.source, mapping, decimal=rules.decimal, date_order=rules.date_order)
@@ -389,6 +389,21 @@ def _import(
         return result
     finally:
         _drop_temp(con)
+
+
+def _validate(con: duckdb.DuckDBPyConnection, sql: Statements) -> None:
+    """Run the validation: ``_hw_clean`` (typed rows, ``_bad``, ``_skip``) and ``_hw_rejects(_row, _problems)``."""
+    con.execute(sql.clean)
+    con.execute(sql.problems)
+    if sql.keys:
+        con.execute(sql.keys)
+        con.execute("UPDATE _hw_clean SET _bad = true WHERE NOT _bad AND _row IN (SELECT _row FROM _hw_problems)")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _hw_rejects AS SELECT c._row, "
+        "coalesce(p._problems, [{'column': NULL, 'reason': 'failed validation'}]) AS _problems "
+        "FROM _hw_clean c LEFT JOIN (SELECT _row, list(problem ORDER BY _n) AS _problems FROM _hw_problems "
+        "GROUP BY _row) p USING (_row) WHERE c._bad"
+    )
 
 
 def _write(
@@ -403,7 +418,7 @@ def _write(
 ) -> None:
     table = quote_ident(result.dataset)
     cols = ", ".join(quote_ident(t.name) for t in targets)
-    ok = "_skip IS NULL AND len(_problems) = 0"
+    ok = "_skip IS NULL AND NOT _bad"
     con.execute("BEGIN TRANSACTION")
     try:
         import_id = ledger.next_import_id(con)
@@ -421,17 +436,14 @@ def _write(
                     f"DELETE FROM {table} USING (SELECT {key_cols} FROM _hw_clean WHERE {ok}) v WHERE {match}"
                 ).fetchone()
                 result.updated = int(deleted[0]) if deleted else 0
-        inserted = con.execute(
-            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _hw_clean WHERE {ok} ORDER BY _row"
-        ).fetchone()
+        inserted = con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _hw_clean WHERE {ok}").fetchone()
         result.loaded = int(inserted[0]) if inserted else 0
         result.inserted = result.loaded - result.updated
         if progress:
             progress("loading", 0.9)
         _quarantine(con, result, import_id, columns)
         counts = con.execute(
-            "SELECT count(*), count(*) FILTER (_skip IS NOT NULL), "
-            "count(*) FILTER (_skip IS NULL AND len(_problems) > 0) FROM _hw_clean"
+            "SELECT count(*), count(*) FILTER (_skip IS NOT NULL), count(*) FILTER (_bad) FROM _hw_clean"
         ).fetchone()
         assert counts is not None
         result.read, result.skipped, result.rejected = (int(c) for c in counts)
@@ -468,8 +480,7 @@ def _write(
         raise
     result.import_id = import_id
     for reason, n in con.execute(
-        "SELECT coalesce(_problems[1].column || ': ', '') || _problems[1].reason, count(*) FROM _hw_clean "
-        "WHERE _skip IS NULL AND len(_problems) > 0 GROUP BY 1"
+        "SELECT coalesce(_problems[1].column || ': ', '') || _problems[1].reason, count(*) FROM _hw_rejects GROUP BY 1"
     ).fetchall():
         result.reasons[reason] = int(n)
     for reason, n in con.execute("SELECT _skip, count(*) FROM _hw_clean WHERE _skip IS NOT NULL GROUP BY 1").fetchall():
@@ -490,8 +501,7 @@ def _quarantine(con: duckdb.DuckDBPyConnection, result: ImportResult, import_id:
                    array_to_string(
                        list_transform(c._problems, lambda p: coalesce(p.column || ': ', '') || p.reason), '; '),
                    CAST(json_object({pairs}) AS VARCHAR), now()::TIMESTAMP
-            FROM _hw_clean c JOIN _hw_rows r USING (_row)
-            WHERE c._skip IS NULL AND len(c._problems) > 0""",
+            FROM _hw_rejects c JOIN _hw_rows r USING (_row)""",
         [import_id, result.dataset, result.source.name],
     )
 

@@ -24,7 +24,7 @@ import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 import pyarrow as pa
@@ -98,18 +98,32 @@ class RawTable:
 # --- bytes: encoding and fingerprint ---------------------------------------------------------------
 
 
-def fingerprint_and_encoding(path: Path, progress: Progress | None = None, share: float = 0.0) -> tuple[str, str]:
-    """One pass over the bytes: their sha256 and the encoding (utf-8, utf-8-sig, utf-16, cp1252 or latin-1)."""
+class FileFacts(NamedTuple):
+    fingerprint: str
+    """sha256 of the bytes."""
+    encoding: str
+    """utf-8, utf-8-sig, utf-16, cp1252 or latin-1."""
+    blank_lines: bool
+    """Whether an empty line occurs (DuckDB's reader skips those, which would shift row numbers)."""
+
+
+def fingerprint_and_encoding(path: Path, progress: Progress | None = None, share: float = 0.0) -> FileFacts:
+    """One pass over the bytes: their fingerprint, their encoding, and whether there are blank lines."""
     size = max(path.stat().st_size, 1)
     digest = hashlib.sha256()
     decoder: codecs.IncrementalDecoder | None = codecs.getincrementaldecoder("utf-8")()
-    head = b""
+    head = tail = b""
+    blank = False
     done = 0
     with path.open("rb") as fh:
         while chunk := fh.read(CHUNK):
             if not head:
                 head = chunk[:4]
             digest.update(chunk)
+            if not blank:
+                block = tail + chunk
+                blank = b"\n\n" in block or b"\n\r\n" in block
+                tail = block[-2:]
             if decoder is not None:
                 try:
                     decoder.decode(chunk)
@@ -119,22 +133,22 @@ def fingerprint_and_encoding(path: Path, progress: Progress | None = None, share
             if progress is not None and share:
                 progress("checking the file", share * done / size)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return digest.hexdigest(), "utf-16"
+        return FileFacts(digest.hexdigest(), "utf-16", True)
     if decoder is not None:
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             decoder = None
     if decoder is not None:
-        return digest.hexdigest(), "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
+        return FileFacts(digest.hexdigest(), "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8", blank)
     # Not UTF-8: Windows-1252 (Excel's "CSV" on Western Windows) unless it has bytes cp1252 leaves undefined.
     try:
         with path.open("rb") as fh:
             while chunk := fh.read(CHUNK):
                 chunk.decode("cp1252")
-        return digest.hexdigest(), "cp1252"
+        return FileFacts(digest.hexdigest(), "cp1252", blank)
     except UnicodeDecodeError:
-        return digest.hexdigest(), "latin-1"
+        return FileFacts(digest.hexdigest(), "latin-1", blank)
 
 
 def fingerprint_bytes(data: bytes) -> str:
@@ -246,17 +260,6 @@ def _transcoded(path: Path, encoding: str) -> Path:
     return Path(name)
 
 
-def _has_blank_lines(path: Path) -> bool:
-    with path.open("rb") as fh:
-        tail = b""
-        while chunk := fh.read(CHUNK):
-            block = tail + chunk
-            if b"\n\n" in block or b"\n\r\n" in block:
-                return True
-            tail = block[-2:]
-    return False
-
-
 def _sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -268,6 +271,7 @@ def stage_csv(
     *,
     encoding: str,
     delimiter: str,
+    blank_lines: bool = True,
 ) -> Staged:
     text = _sample_text(path, encoding)
     header_at, header = 0, None
@@ -281,7 +285,7 @@ def stage_csv(
     staged = Staged(columns, _with(source, header_row=header_at))
     utf8 = path if encoding in ("utf-8", "utf-8-sig") else _transcoded(path, encoding)
     try:
-        if header_at == 1 and not _has_blank_lines(utf8) and _stage_with_duckdb(con, utf8, len(columns), delimiter):
+        if header_at == 1 and not blank_lines and _stage_with_duckdb(con, utf8, len(columns), delimiter):
             return staged
         _stage_with_python(con, utf8, staged, delimiter, header_at)
         return staged
@@ -462,17 +466,17 @@ def stage_file(
     encoding: str | None = None,
     delimiter: str | None = None,
     progress: Progress | None = None,
-    known: tuple[str, str] | None = None,
+    known: FileFacts | None = None,
 ) -> Staged:
     """Stage a file's data rows in ``con`` as ``_hw_rows(_row, c0..cN)``.
 
-    ``known`` is the file's (fingerprint, encoding) if already computed.
+    ``known`` is what ``fingerprint_and_encoding`` said about the file, if already asked.
     """
     p = Path(path)
     if not p.is_file():
         raise FileReadError(f"no file at {p}")
     fmt = file_format(p)
-    digest, detected = known or fingerprint_and_encoding(p, progress, 0.25)
+    digest, detected, blank_lines = known or fingerprint_and_encoding(p, progress, 0.25)
     source = SourceInfo(str(p), p.name, fmt, size=p.stat().st_size, fingerprint=digest)
     if fmt == "xlsx":
         return stage_xlsx(con, p, source, sheet)
@@ -480,7 +484,10 @@ def stage_file(
         return stage_parquet(con, p, source)
     enc = _python_encoding(encoding) if encoding else detected
     delim = delimiter or sniff_delimiter(_sample_text(p, enc))
-    return stage_csv(con, p, _with(source, encoding=enc, delimiter=delim), encoding=enc, delimiter=delim)
+    # Blank lines were looked for in the bytes; in UTF-16 they look different, so the exact reader is used.
+    blank_lines = blank_lines or enc.startswith("utf-16")
+    source = _with(source, encoding=enc, delimiter=delim)
+    return stage_csv(con, p, source, encoding=enc, delimiter=delim, blank_lines=blank_lines)
 
 
 def _python_encoding(name: str) -> str:

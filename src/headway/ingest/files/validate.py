@@ -1,9 +1,10 @@
 """Validation in one SQL pass: every staged row is typed, checked, and either valid or given its reasons.
 
-The statement built here turns ``_hw_rows`` (text cells) into ``_hw_clean``: one typed column
-per target, ``_skip`` (why a row is not data: a repeated header or a totals row) and
-``_problems`` (a list of ``{column, reason}``; empty for a valid row). Nothing is decided row
-by row in Python, so a million rows cost about what DuckDB's own CSV reader costs.
+The statements built here turn ``_hw_rows`` (text cells) into ``_hw_clean``: one typed column
+per target, ``_skip`` (why a row is not data: a repeated header or a totals row) and ``_bad``
+(some check failed), and ``_hw_problems``: one ``{column, reason}`` per failed check of a
+failing row, plus duplicate keys. Nothing is decided row by row in Python, so a million
+rows cost a small multiple of what DuckDB's own CSV reader costs.
 """
 
 from __future__ import annotations
@@ -99,12 +100,13 @@ def _typed(t: Target, rules: Rules) -> str:
     return f"CASE WHEN isfinite({number}) THEN {number} END"
 
 
-def _problem(t: Target, cond: str, reason: str) -> str:
-    return f"CASE WHEN {cond} THEN {{'column': {_lit(t.source)}, 'reason': {_lit(reason)}}} END"
+def _check(t: Target, ok: str, reason: str) -> tuple[str, str]:
+    """A check: a condition that is true (never NULL) for a good value, and the problem it reports otherwise."""
+    return ok, f"CASE WHEN NOT ({ok}) THEN {{'column': {_lit(t.source)}, 'reason': {_lit(reason)}}} END"
 
 
-def _checks(t: Target, rules: Rules) -> list[str]:
-    v, raw = quote_ident(f"_t{t.index}"), f"hw_text(c{t.index})"
+def _checks(t: Target, rules: Rules) -> list[tuple[str, str]]:
+    v, present = quote_ident(f"_t{t.index}"), quote_ident(f"_p{t.index}")
     order = "day-month-year" if rules.date_order == "dmy" else "month-day-year"
     not_parsed = {
         FieldType.STRING: None,
@@ -116,21 +118,35 @@ def _checks(t: Target, rules: Rules) -> list[str]:
     }[t.type]
     out = []
     if not_parsed:
-        out.append(_problem(t, f"{raw} IS NOT NULL AND {v} IS NULL", not_parsed))
+        out.append(_check(t, f"{v} IS NOT NULL OR NOT {present}", not_parsed))
     if t.required or t.key:
-        out.append(_problem(t, f"{raw} IS NULL", "missing key value" if t.key else "missing required value"))
+        out.append(_check(t, present, "missing key value" if t.key else "missing required value"))
     if t.non_negative and t.type.is_numeric:
-        out.append(_problem(t, f"{v} < 0", "negative value"))
+        out.append(_check(t, f"{v} IS NULL OR {v} >= 0", "negative value"))
     if t.type.is_temporal:
         lo, hi = rules.min_date.isoformat(), rules.max_date.isoformat()
-        out.append(_problem(t, f"({v} < DATE '{lo}' OR {v} >= DATE '{hi}')", f"date out of range ({lo} to {hi})"))
+        out.append(
+            _check(t, f"{v} IS NULL OR ({v} >= DATE '{lo}' AND {v} < DATE '{hi}')", f"date out of range ({lo} to {hi})")
+        )
     if t.values:
         allowed = ", ".join(_lit(x) for x in t.values)
-        out.append(_problem(t, f"{v} NOT IN ({allowed})", f"not one of {', '.join(t.values)}"))
+        out.append(_check(t, f"{v} IS NULL OR {v} IN ({allowed})", f"not one of {', '.join(t.values)}"))
     return out
 
 
-def clean_sql(
+@dataclass(frozen=True)
+class Statements:
+    """The SQL of one validation, run in this order (see ``importer._write``)."""
+
+    clean: str
+    """``_hw_clean``: ``_row``, one typed column per target, ``_bad`` (some check failed), ``_skip``."""
+    problems: str
+    """``_hw_problems(_row, problem)``: one row per failed check of the rows marked ``_bad``."""
+    keys: str | None
+    """Appends duplicate-key (and key-already-in-the-dataset) problems to ``_hw_problems``."""
+
+
+def statements(
     targets: list[Target],
     columns: tuple[str, ...],
     rules: Rules,
@@ -138,69 +154,80 @@ def clean_sql(
     key: list[str],
     existing: str | None,
     ragged: bool,
-) -> str:
-    """The CREATE statement for ``_hw_clean`` (see the module docstring).
+) -> Statements:
+    """Build the validation statements.
 
-    ``existing`` names the dataset table to check keys against (append mode): a row whose key
-    is already there is rejected rather than loaded twice.
+    Most rows are fine, so the cheap part runs on every row (typed values, one boolean that
+    says whether any check failed) and the list of problems is built only for failing rows.
+    ``existing`` names the dataset table to check keys against (append mode): a row whose
+    key is already there is rejected rather than loaded twice.
     """
     cells = [f"c{i}" for i in range(len(columns))]
-    typed = ", ".join(f"{_typed(t, rules)} AS {quote_ident(f'_t{t.index}')}" for t in targets)
-    checks = [c for t in targets for c in _checks(t, rules)]
+    typed = [f"{_typed(t, rules)} AS {quote_ident(f'_t{t.index}')}" for t in targets]
+    typed += [f"hw_text(c{t.index}) IS NOT NULL AS {quote_ident(f'_p{t.index}')}" for t in targets]
+    pairs = [c for t in targets for c in _checks(t, rules)]
     if ragged:
-        checks.insert(
+        pairs.insert(
             0,
-            "CASE WHEN _row IN (SELECT _row FROM _hw_ragged) THEN "
-            "{'column': NULL, 'reason': 'more cells than the header has columns'} END",
+            (
+                "_row NOT IN (SELECT _row FROM _hw_ragged)",
+                "CASE WHEN _row IN (SELECT _row FROM _hw_ragged) THEN "
+                "{'column': NULL, 'reason': 'more cells than the header has columns'} END",
+            ),
         )
-    problems = f"list_filter([{', '.join(checks)}], lambda x: x IS NOT NULL)" if checks else "[]"
+    checks = [problem for _, problem in pairs]
+    bad = f"NOT ({' AND '.join(f'({ok})' for ok, _ in pairs)})" if pairs else "false"
+    named = [(c, n) for c, n in zip(cells, columns, strict=True) if not n.startswith("column_")] or [(cells[0], "")]
     header_hits = " + ".join(
         f"coalesce(lower(hw_text({c})) = {_lit(n.lower())}, false)::INTEGER"
         for c, n in zip(cells, columns, strict=True)
     )
     filled = " + ".join(f"(hw_text({c}) IS NOT NULL)::INTEGER" for c in cells)
     totals = " OR ".join(f"regexp_full_match(coalesce({c}, ''), {_lit(TOTALS_WORDS)})" for c in cells)
-    # A totals row is the last row, names a total, and is not a complete valid row itself.
+    # Cheap guards first (the first named cell equals its header; the last row), full checks after.
+    # A totals row names a total and is not a complete valid row itself.
+    guard_cell, guard_name = named[0]
     skip = (
+        f"CASE WHEN coalesce(lower(trim({guard_cell})) = {_lit(guard_name.lower())}, false) THEN "
         f"CASE WHEN ({header_hits}) = ({filled}) AND ({header_hits}) >= least(2, {len(cells)}) "
-        "THEN 'repeated header row' "
-        f"WHEN _row = (SELECT max(_row) FROM _hw_rows) AND ({totals}) "
-        f"AND (len(_problems) > 0 OR ({filled}) < {len(cells)}) THEN 'totals row' END"
+        "THEN 'repeated header row' END "
+        f"WHEN _row = (SELECT max(_row) FROM _hw_rows) THEN CASE WHEN ({totals}) "
+        f"AND (_bad OR ({filled}) < {len(cells)}) THEN 'totals row' END END"
     )
     typed_cols = ", ".join(quote_ident(f"_t{t.index}") for t in targets)
     out = ", ".join(f"{quote_ident(f'_t{t.index}')} AS {quote_ident(t.name)}" for t in targets)
-    keys = [t for t in targets if t.name in key]
-    ok = "(_skip IS NULL AND len(_problems) = 0)"
-    extra: list[str] = []
-    first = "NULL"
-    if keys:
-        parts = ", ".join(quote_ident(f"_t{t.index}") for t in keys)
-        first = f"CASE WHEN {ok} THEN min(_row) OVER (PARTITION BY {ok}, {parts}) END"
-        label = ", ".join(t.source for t in keys)
-        extra.append(
-            f"CASE WHEN _first < _row THEN {{'column': {_lit(label)}, "
-            "'reason': 'duplicate key (same as an earlier row in the file)'} END"
+    inner = f"SELECT _row, {', '.join(cells)}, {', '.join(typed)} FROM _hw_rows"
+    clean = (
+        f"CREATE OR REPLACE TEMP TABLE _hw_clean AS SELECT _row, _bad AND _skip IS NULL AS _bad, _skip, {out} "
+        f"FROM (SELECT _row, {typed_cols}, _bad, {skip} AS _skip FROM (SELECT *, {bad} AS _bad FROM ({inner})))"
+    )
+    problem_list = f"list_filter([{', '.join(checks)}], lambda x: x IS NOT NULL)" if checks else "[]"
+    problems = (
+        "CREATE OR REPLACE TEMP TABLE _hw_problems AS "
+        "SELECT _row, unnest(_problems) AS problem, generate_subscripts(_problems, 1) AS _n FROM ("
+        f"SELECT _row, {problem_list} AS _problems FROM ("
+        f"SELECT _row, {', '.join(cells)}, {', '.join(typed)} FROM _hw_rows "
+        "WHERE _row IN (SELECT _row FROM _hw_clean WHERE _bad)))"
+    )
+    keyed = [t for t in targets if t.name in key]
+    if not keyed:
+        return Statements(clean, problems, None)
+    label = _lit(", ".join(t.source for t in keyed))
+    names = [quote_ident(t.name) for t in keyed]
+    same = " AND ".join(f"a.{n} IS NOT DISTINCT FROM b.{n}" for n in names)
+    valid = f"SELECT _row, {', '.join(names)} FROM _hw_clean WHERE NOT _bad AND _skip IS NULL"
+    dups = (
+        f"SELECT a._row, {{'column': {label}, 'reason': 'duplicate key (an earlier row has the same)'}}, 100 "
+        f"FROM ({valid}) a JOIN (SELECT {', '.join(names)}, min(_row) AS _first FROM ({valid}) "
+        f"GROUP BY ALL HAVING count(*) > 1) b ON {same} WHERE a._row > b._first"
+    )
+    if existing:
+        dups += (
+            f" UNION ALL SELECT a._row, {{'column': {label}, 'reason': 'key already in the dataset (use upsert)'}}, "
+            "101 "
+            f"FROM ({valid}) a SEMI JOIN {quote_ident(existing)} b ON {same}"
         )
-        if existing:
-            match = " AND ".join(
-                f"d.{quote_ident(t.name)} IS NOT DISTINCT FROM r.{quote_ident(f'_t{t.index}')}" for t in keys
-            )
-            extra.append(
-                f"CASE WHEN _first = _row AND EXISTS (SELECT 1 FROM {quote_ident(existing)} d WHERE {match}) "
-                f"THEN {{'column': {_lit(label)}, 'reason': 'key already in the dataset (use upsert to update)'}} END"
-            )
-    final = (
-        f"list_concat(_problems, list_filter([{', '.join(extra)}], lambda x: x IS NOT NULL))" if extra else "_problems"
-    )
-    cell_list = ", ".join(cells)
-    l1 = f"SELECT _row, {cell_list}, {typed} FROM _hw_rows"
-    l2 = f"SELECT _row, {cell_list}, {typed_cols}, {problems} AS _problems FROM ({l1})"
-    l3 = f"SELECT _row, {typed_cols}, _problems, {skip} AS _skip FROM ({l2})"
-    l4 = f"SELECT *, {first} AS _first FROM ({l3})"
-    return (
-        f"CREATE OR REPLACE TEMP TABLE _hw_clean AS SELECT _row, _skip, "
-        f"CASE WHEN _skip IS NULL THEN {final} ELSE [] END AS _problems, {out} FROM ({l4}) r"
-    )
+    return Statements(clean, problems, f"INSERT INTO _hw_problems {dups}")
 
 
 def storage_type(t: FieldType) -> str:

@@ -7,7 +7,7 @@ import logging
 
 import pandas as pd
 import pytest
-from recorded.fake_api import FakeApi, load
+from recorded.fake_api import FakeApi, Reply, load
 
 from headway.ingest import connectors
 from headway.ingest.connectors import ConnectorAuthError
@@ -114,3 +114,38 @@ def test_an_expired_key_says_which_connector_and_what_to_do(api, caplog):
     assert message.startswith("Stripe:")
     assert "Expired API Key" in message and "reconnect Stripe" in message and "new API key" in message
     assert KEY not in message and KEY not in caplog.text and KEY not in repr(conn)
+
+
+def test_a_429_mid_pagination_waits_as_told_and_loses_nothing(api):
+    api.route("GET", "/v1/charges", charges_handler)
+    slept: list[float] = []
+    original = api._answer
+
+    def answer(request):
+        # The second page (starting_after) is rate limited once.
+        if request.path == "/v1/charges" and request.query.get("starting_after") and not slept:
+            api.requests.append(request)
+            return Reply({"error": {"message": "Too many requests"}}, 429, {"Retry-After": "3"})
+        return original(request)
+
+    api._answer = answer
+    conn = connectors.get("stripe")({"api_key": KEY}, base_url=api.url, sleep=slept.append)
+    frames = sync_all(conn)
+    assert slept == [3.0]
+    assert [c.query.get("starting_after") for c in api.calls("/v1/charges")] == [None, "ch_3Pz3", "ch_3Pz3"]
+    assert sorted(frames["orders"]["order_id"]) == ["ch_3Pz1", "ch_3Pz2", "ch_3Pz3", "ch_3Pz5"]
+
+
+def test_synced_orders_load_into_the_warehouse_with_canonical_types(api, tmp_path):
+    from headway.engine.warehouse import DuckDBWarehouse
+
+    conn = connectors.get("stripe")({"api_key": KEY}, base_url=api.url)
+    wh = DuckDBWarehouse(tmp_path / "wh.duckdb")
+    for batch in conn.sync():
+        mode = "append" if batch.dataset_type in wh.tables() else "replace"
+        wh.load_frame(batch.dataset_type, batch.frame, dataset_type=batch.dataset_type, mode=mode)
+    total = wh.query("SELECT sum(total_amount) AS t, min(ordered_at) AS first FROM orders").iloc[0]
+    assert total["t"] == pytest.approx(42.00 + 35.00 + 25.99 + 0)
+    assert pd.Timestamp(total["first"]) == utc(1717000100)
+    assert wh.columns("subscriptions")["ended_at"].value == "timestamp"
+    wh.close()

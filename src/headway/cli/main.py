@@ -2,7 +2,7 @@
 
 import typer
 
-from headway.cli import catalog_cmd, check_cmd, compute_cmd, demo_cmd, templates_cmd, web_cmd, worker_cmd
+from headway.cli import catalog_cmd, check_cmd, compute_cmd, demo_cmd, import_cmd, templates_cmd, web_cmd, worker_cmd
 
 app = typer.Typer(
     name="headway",
@@ -14,6 +14,7 @@ app.add_typer(catalog_cmd.app, name="catalog")
 app.add_typer(templates_cmd.app, name="templates")
 app.command("compute")(compute_cmd.compute)
 app.command("check")(check_cmd.check)
+app.command("import")(import_cmd.import_file)
 app.command("demo-data")(demo_cmd.demo_data)
 app.command("demo")(demo_cmd.demo)
 app.command("serve")(web_cmd.serve)

@@ -78,7 +78,8 @@ class StatsForecastModel(ForecastModel):
 
     def predict(self, h: int, levels: Sequence[int] = (80, 95)) -> Prediction:
         model = self.make(self.season_length if self.seasonal else 1)
-        out = model.forecast(y=self.y, h=h, level=list(levels) or None)
+        with np.errstate(divide="ignore", invalid="ignore"):  # statsforecast's variance on tiny series
+            out = model.forecast(y=self.y, h=h, level=list(levels) or None)
         mean = np.asarray(out["mean"], dtype=float)
         lower = {lv: np.asarray(out[f"lo-{lv}"], dtype=float) for lv in levels}
         upper = {lv: np.asarray(out[f"hi-{lv}"], dtype=float) for lv in levels}

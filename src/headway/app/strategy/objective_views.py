@@ -262,7 +262,8 @@ def objectives_from_template(request: HttpRequest) -> HttpResponse:
     require_department(member, None, "company objectives")
     template = get_template(org.template)
     departments = {d.name: d for d in Department.objects.filter(org=org)}
-    names = {d.id: d.name for d in template.departments}
+    # The template's root department is the company itself: its objectives are company objectives.
+    names = {d.id: d.name for d in template.departments if d.parent is not None}
     kpis = {d.kpi_id: d for d in KpiDefinition.objects.filter(org=org)}
     start, end = _default_period()
     created = 0

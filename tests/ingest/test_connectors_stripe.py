@@ -149,3 +149,15 @@ def test_synced_orders_load_into_the_warehouse_with_canonical_types(api, tmp_pat
     assert pd.Timestamp(total["first"]) == utc(1717000100)
     assert wh.columns("subscriptions")["ended_at"].value == "timestamp"
     wh.close()
+
+
+def test_preview_fetches_one_page_and_leaves_the_state_alone(api):
+    conn = connectors.get("stripe")({"api_key": KEY}, base_url=api.url, state={"charges": {"value": 5, "ids": []}})
+    sample = conn.preview()
+    assert sample is not None and sample.dataset_type == "customers"
+    assert sorted(sample.frame["customer_id"]) == ["cus_A1", "cus_B2"]
+    assert [r.path for r in api.requests] == ["/v1/customers"]
+    assert conn.state == {"charges": {"value": 5, "ids": []}}
+    api.fail_next("GET", "/v1/customers", 401, body={"error": {"message": "Invalid API Key provided"}})
+    with pytest.raises(ConnectorAuthError, match="Invalid API Key"):
+        conn.preview()

@@ -6,6 +6,7 @@
     for batch in conn.sync():                    # Batch(dataset_type, frame, key, stream)
         load(batch)                              # upsert batch.frame by batch.key (append when key is empty)
     saved = conn.state                           # advanced only after a complete sync
+    conn.preview()                               # first page only: checks the credentials, shows a sample
 
 Adding a connector is one new folder with a ``Connector`` subclass plus one line in
 ``REGISTRY`` below.

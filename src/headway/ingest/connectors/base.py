@@ -172,6 +172,19 @@ class Connector(ABC):
         yield from self.streams()
         self._state.update(self._next_state)
 
+    def preview(self) -> Batch | None:
+        """The first batch of the first stream (one API page), to check credentials and show a sample.
+
+        Raises :class:`ConnectorAuthError` for bad credentials; leaves :attr:`state` untouched.
+        """
+        streams = self.streams()
+        try:
+            return next(streams, None)
+        finally:
+            close = getattr(streams, "close", None)  # a generator: stop it without fetching more
+            if close is not None:
+                close()
+
     def cursor(self, stream: str) -> Cursor:
         saved = self._state.get(stream)
         return Cursor.from_state(saved if isinstance(saved, Mapping) else None)

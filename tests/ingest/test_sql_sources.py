@@ -20,6 +20,7 @@ import psycopg
 import pymysql
 import pytest
 
+from headway.ingest import secrets
 from headway.ingest.secrets import Secret
 from headway.ingest.sql import ReadOnlyQueryError, RowLimitError, SqlSource, SqlSourceError, check_read_only
 
@@ -291,6 +292,13 @@ def test_credentials_never_show_in_errors_logs_or_reprs(maria, caplog):
         list(SqlSource(maria.url).read("orders"))
     assert "reading mysql://" in caplog.text
     assert PASSWORD not in caplog.text and quoted not in caplog.text
+
+
+def test_a_stored_encrypted_url_opens_the_source(maria):
+    token = secrets.encrypt(maria.url, "app-secret-key-for-tests")
+    assert PASSWORD not in token and PASSWORD.replace("&", "%26") not in token
+    src = SqlSource(secrets.decrypt(token, "app-secret-key-for-tests"))
+    assert "orders" in src.tables() and PASSWORD not in repr(src)
 
 
 def test_an_unknown_table_or_scheme_is_a_clear_error(lite):

@@ -313,3 +313,11 @@ def test_an_unknown_table_or_scheme_is_a_clear_error(lite):
 def test_invalid_sql_names_the_position():
     with pytest.raises(ReadOnlyQueryError, match="line 1"):
         check_read_only("SELECT FROM WHERE (", "postgres")
+
+
+def test_a_bad_read_fails_at_the_call_not_at_the_first_chunk(lite):
+    src = SqlSource(lite.url)
+    with pytest.raises(ReadOnlyQueryError):
+        src.read(query="DROP TABLE orders")
+    with pytest.raises(SqlSourceError, match="either a table or a query"):
+        src.read("orders", query="SELECT 1")

@@ -254,12 +254,16 @@ class SqlSource:
         value are not read again, so an ``updated_at`` column needs sub-second precision or
         an upsert by key on the loading side. A read that passes ``max_rows`` raises
         :class:`RowLimitError` after the chunks already yielded (load them in one
-        transaction and roll back on error).
+        transaction and roll back on error). A bad table name or query raises at the call,
+        before any iteration.
         """
         if (table is None) == (query is None):
             raise SqlSourceError("give either a table or a query to read")
         select = self._select(table, query, cursor_column, since)
         sql = select.limit(self.max_rows + 1).sql(dialect=self.engine.dialect)
+        return self._read_chunks(sql, cursor_column, since, chunk_rows)
+
+    def _read_chunks(self, sql: str, cursor_column: str | None, since: Any, chunk_rows: int) -> Iterator[pd.DataFrame]:
         last = since
         for frame in self._run(sql, chunk_rows=chunk_rows, cap=self.max_rows, strict=True):
             if cursor_column is not None and frame[cursor_column].notna().any():

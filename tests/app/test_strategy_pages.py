@@ -1,0 +1,241 @@
+"""Objectives, strategy map, department pages, relationships and manual values; who may change what
+(owner, a department-scoped editor, a viewer, an outsider)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from app_helpers import client_for, make_user
+from django.urls import reverse
+
+from headway.app.accounts.models import Department, Member, Role
+from headway.app.kpis.models import KpiDefinition, SeriesPoint
+from headway.app.strategy.models import Goal, KpiView, ManualValue, Objective, Relationship
+
+
+@pytest.fixture
+def marketer(shop):
+    """An editor scoped to the Marketing department."""
+    member = Member.objects.create(user=make_user("marketer"), org=shop, role=Role.EDITOR)
+    member.departments.set([Department.objects.get(org=shop, name="Marketing")])
+    return member
+
+
+def from_template(client, shop):
+    response = client_for(client, "owner").post(reverse("objectives_from_template"))
+    assert response.status_code == 302
+    return {o.title: o for o in Objective.objects.filter(org=shop)}
+
+
+def kpi(shop, kpi_id: str) -> KpiDefinition:
+    return shop.kpis.get(kpi_id=kpi_id)
+
+
+def goal_data(objective: Objective, definition: KpiDefinition, target: str = "10") -> dict[str, object]:
+    return {
+        "objective": objective.pk,
+        "kpi": definition.pk,
+        "kind": "absolute",
+        "target": target,
+        "start": "2024-07-01",
+        "deadline": "2025-06-30",
+        "trajectory": "linear",
+        "cadence": "month",
+    }
+
+
+def test_objectives_come_from_the_template_as_a_company_to_department_tree(client, shop):
+    empty = client_for(client, "owner").get(reverse("objectives")).content.decode()
+    assert "No objectives yet" in empty and "Start from the E-commerce shop template" in empty
+    objectives = from_template(client, shop)
+    assert len(objectives) == 5
+    sales = objectives["Grow online sales"]
+    assert sales.department is None, "the template's root department is the company"
+    assert set(sales.kpis.values_list("kpi_id", flat=True)) == {"revenue_growth", "aov", "website_conversion_rate"}
+    assert objectives["Acquire customers efficiently"].department.name == "Marketing"
+    from_template(client, shop)
+    assert Objective.objects.filter(org=shop).count() == 5, "adding the template again adds nothing twice"
+
+    page = client.get(reverse("objectives")).content.decode()
+    assert page.index("Grow online sales") < page.index("Acquire customers efficiently"), "company first"
+    assert 'href="/departments/' in page
+
+
+def test_too_many_kpis_on_an_objective_and_metric_overload_are_flagged(client, shop):
+    owner = client_for(client, "owner")
+    data = {"title": "Everything", "period_start": "2024-01-01", "period_end": "2024-12-31"}
+    data["kpis"] = [d.pk for d in shop.kpis.all()[:6]]
+    assert owner.post(reverse("objective_new"), data).status_code == 302
+    page = owner.get(reverse("objectives")).content.decode()
+    assert "6 KPIs: more than 5 blurs what matters" in page
+    assert "close to overload" not in page and shop.kpis.count() == 15
+    for i in range(6):
+        KpiDefinition.objects.create(org=shop, kpi_id=f"extra_{i}", spec={**kpi(shop, "aov").spec, "id": f"extra_{i}"})
+    assert "Metric overload: the scorecard holds 21 KPIs" in owner.get(reverse("objectives")).content.decode()
+
+
+def test_bad_objective_input_says_what_is_wrong_and_saves_nothing(client, shop):
+    owner = client_for(client, "owner")
+    data = {"title": "Backwards", "period_start": "2024-12-31", "period_end": "2024-01-01"}
+    page = owner.post(reverse("objective_new"), data).content.decode()
+    assert "The period ends (2024-01-01) before it starts (2024-12-31)." in page
+    assert not Objective.objects.exists()
+
+
+def test_a_department_editor_sets_goals_and_objectives_in_their_department_only(client, shop, marketer):
+    objectives = from_template(client, shop)
+    marketing, company = objectives["Acquire customers efficiently"], objectives["Grow online sales"]
+    editor = client_for(client, "marketer")
+
+    ok = editor.post(reverse("goal_new"), goal_data(marketing, kpi(shop, "new_customers")))
+    assert ok.status_code == 302 and Goal.objects.filter(kpi__kpi_id="new_customers").count() == 1
+    # Another department's KPI, or a company objective: refused.
+    assert editor.post(reverse("goal_new"), goal_data(marketing, kpi(shop, "fulfilment_time"))).status_code == 403
+    assert editor.post(reverse("goal_new"), goal_data(company, kpi(shop, "new_customers"))).status_code == 403
+    assert Goal.objects.count() == 1
+
+    operations = Department.objects.get(org=shop, name="Operations & fulfilment")
+    new = {"title": "Faster", "period_start": "2024-01-01", "period_end": "2024-12-31"}
+    assert editor.post(reverse("objective_new"), new | {"department": operations.pk}).status_code == 403
+    assert editor.post(reverse("objective_new"), new).status_code == 403, "company objectives need an unscoped editor"
+    assert editor.post(reverse("objective_edit", args=[company.pk]), new).status_code == 403
+    mine = editor.post(reverse("objective_new"), new | {"department": marketer.departments.get().pk})
+    assert mine.status_code == 302
+    assert Objective.objects.filter(org=shop).count() == 6
+
+    # The scoped editor does not even see other departments' objectives.
+    delivery = objectives["Fast, reliable delivery"]
+    assert editor.get(reverse("objective_detail", args=[delivery.pk])).status_code == 404
+    assert "Fast, reliable delivery" not in editor.get(reverse("objectives")).content.decode()
+
+
+def test_viewer_reads_and_outsider_sees_nothing(client, shop, other_org):
+    objectives = from_template(client, shop)
+    owner = client_for(client, "owner")
+    owner.post(reverse("goal_new"), goal_data(objectives["Grow online sales"], kpi(shop, "aov")))
+    goal = Goal.objects.get()
+    viewer = client_for(client, "viewer")
+    assert viewer.get(reverse("goal_detail", args=[goal.pk])).status_code == 200
+    assert viewer.post(reverse("goal_revise", args=[goal.pk]), {"reason": "x", "target": "1"}).status_code == 403
+    assert "Revise target" not in viewer.get(reverse("goal_detail", args=[goal.pk])).content.decode()
+    outsider = client_for(client, "outsider")
+    for url in (
+        reverse("goal_detail", args=[goal.pk]),
+        reverse("objective_detail", args=[goal.objective_id]),
+        reverse("department_page", args=[Department.objects.filter(org=shop).first().pk]),
+    ):
+        assert outsider.get(url).status_code == 404, url
+    for url in (reverse("objectives"), reverse("strategy_map"), reverse("review")):
+        page = outsider.get(url).content.decode()
+        assert "Grow online sales" not in page and "Average order value" not in page, url
+
+
+def test_strategy_map_colours_kpis_by_goal_status_and_draws_relationships(client, shop):
+    objectives = from_template(client, shop)
+    owner = client_for(client, "owner")
+    owner.post(reverse("goal_new"), goal_data(objectives["Grow online sales"], kpi(shop, "aov"), target="1000"))
+    goal = Goal.objects.get()
+    rel = {
+        "source": kpi(shop, "new_customers").pk,
+        "kind": "drives",
+        "target": kpi(shop, "revenue_growth").pk,
+        "lag": 1,
+    }
+    assert owner.post(reverse("relationships"), rel).status_code == 302
+    page = owner.get(reverse("strategy_map")).content.decode()
+    goal.refresh_from_db()
+    assert goal.status == "off_track"
+    for svg in re.findall(r"<svg class=\"strategy-map.*?</svg>", page, re.S):
+        assert 'data-key="kpi-aov" data-tone="bad" data-status="off_track"' in svg
+        assert 'data-key="obj-' in svg and 'class="edge drives"' in svg
+    assert page.count('<svg class="strategy-map') == 2, "a wide and a narrow (phone) drawing"
+    assert "New customers <em>drives</em> Revenue growth" in page
+    # The lagging KPI's card names the leading one that drives it.
+    scorecard = owner.get(reverse("scorecard")).content.decode()
+    card = scorecard[scorecard.index('data-kpi="revenue_growth"') :][:4000]
+    assert "Leading: New customers (1 period ahead)" in card
+
+
+def test_a_relationship_to_itself_or_twice_is_refused(client, shop):
+    owner = client_for(client, "owner")
+    aov = kpi(shop, "aov").pk
+    page = owner.post(reverse("relationships"), {"source": aov, "kind": "drives", "target": aov}).content.decode()
+    assert "A KPI cannot be related to itself." in page
+    lag = {"source": aov, "kind": "guardrail_for", "target": kpi(shop, "cac").pk, "lag": 2}
+    assert "A lag only applies to &#x27;drives&#x27;" in owner.post(reverse("relationships"), lag).content.decode()
+    assert not Relationship.objects.exists()
+
+
+def test_department_page_lists_its_kpis_goals_and_owners(client, shop, marketer):
+    objectives = from_template(client, shop)
+    owner = client_for(client, "owner")
+    owner.post(reverse("goal_new"), goal_data(objectives["Acquire customers efficiently"], kpi(shop, "cac")))
+    KpiDefinition.objects.filter(org=shop, kpi_id="cac").update(owner=marketer)
+    marketing = Department.objects.get(org=shop, name="Marketing")
+    page = owner.get(reverse("department_page", args=[marketing.pk])).content.decode()
+    rows = re.findall(r'<tr data-kpi="([a-z_]+)">', page)
+    assert sorted(rows) == ["cac", "ltv_cac_ratio", "new_customers"]
+    assert "Owners: marketer" in page and "Acquire customers efficiently" in page
+    assert Goal.objects.get().status_label in page
+
+
+def test_opening_a_kpi_records_the_view_and_shows_its_goals(client, shop):
+    objectives = from_template(client, shop)
+    owner = client_for(client, "owner")
+    owner.post(reverse("goal_new"), goal_data(objectives["Grow online sales"], kpi(shop, "aov")))
+    page = owner.get(reverse("kpi_detail", args=["aov"])).content.decode()
+    assert "Serves: <a" in page and "Grow online sales" in page and 'data-goal="' in page
+    first = KpiView.objects.get(kpi__kpi_id="aov").last_viewed
+    owner.get(reverse("kpi_detail", args=["aov"]))
+    assert KpiView.objects.filter(kpi__kpi_id="aov").count() == 1, "one row per member and KPI, updated"
+    assert KpiView.objects.get(kpi__kpi_id="aov").last_viewed >= first
+
+
+MANUAL_SPEC = {
+    "id": "market_sentiment",
+    "name": "Market sentiment",
+    "metric": {"kind": "manual"},
+    "category": "innovation_strategy",
+    "unit": "score",
+    "default_grain": "month",
+}
+
+
+def test_manual_values_are_audited_kept_and_reach_the_scorecard(client, shop):
+    KpiDefinition.objects.create(org=shop, kpi_id="market_sentiment", spec=MANUAL_SPEC, source="custom")
+    owner = client_for(client, "owner")
+    url = reverse("manual_values", args=["market_sentiment"])
+    bad = owner.post(url, {"period": "2024-12-15", "value": "lots"}).content.decode()
+    assert "Enter a number." in bad and not ManualValue.objects.exists()
+
+    for period, value in (("2024-11-03", "61"), ("2024-12-15", "64.5"), ("2024-12-20", "66")):
+        assert owner.post(url, {"period": period, "value": value, "note": "survey"}).status_code == 302
+    values = ManualValue.objects.filter(kpi__kpi_id="market_sentiment")
+    assert values.count() == 3, "the December correction keeps the first entry"
+    current = {v.period: v.value for v in values.filter(is_current=True)}
+    assert current == {date(2024, 11, 1): 61.0, date(2024, 12, 1): 66.0}
+    assert all(v.entered_by.username == "owner" for v in values)
+
+    shop.refresh_from_db()
+    stored = SeriesPoint.objects.filter(run=shop.current_run, kpi_id="market_sentiment", dimension="")
+    assert {(p.grain, p.period): p.value for p in stored} == {
+        ("month", date(2024, 11, 1)): 61.0,
+        ("month", date(2024, 12, 1)): 66.0,
+        ("quarter", date(2024, 10, 1)): pytest.approx((61 + 66) / 2),
+    }
+    scorecard = owner.get(reverse("scorecard")).content.decode()
+    card = scorecard[scorecard.index('data-kpi="market_sentiment"') :][:3000]
+    assert 'data-raw="66.0"' in card and "December 2024" in card
+    page = owner.get(url).content.decode()
+    assert page.count('class="replaced"') == 1 and page.count('class="current"') == 2 and "owner" in page
+
+
+def test_manual_entry_is_for_manual_kpis_and_editors_of_their_department(client, shop, marketer):
+    KpiDefinition.objects.create(org=shop, kpi_id="market_sentiment", spec=MANUAL_SPEC, source="custom")
+    assert client_for(client, "owner").get(reverse("manual_values", args=["aov"])).status_code == 404
+    url = reverse("manual_values", args=["market_sentiment"])
+    assert client_for(client, "viewer").post(url, {"period": "2024-12-01", "value": "1"}).status_code == 403
+    assert client_for(client, "marketer").get(url).status_code == 404, "not in the marketer's departments"
+    assert not ManualValue.objects.exists()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 import os
 import sqlite3
@@ -321,3 +322,23 @@ def test_a_bad_read_fails_at_the_call_not_at_the_first_chunk(lite):
         src.read(query="DROP TABLE orders")
     with pytest.raises(SqlSourceError, match="either a table or a query"):
         src.read("orders", query="SELECT 1")
+
+
+def test_a_cursor_saved_as_json_works_as_since(db):
+    # The refresh pipeline stores the cursor in JSON: a datetime as its ISO string, a number as is.
+    src = SqlSource(db.url)
+    list(src.read(db.table, cursor_column="id"))
+    assert type(src.last_cursor) is int and json.loads(json.dumps(src.last_cursor)) == 25
+    assert list(pd.concat(src.read(db.table, cursor_column="id", since=22))["id"]) == [23, 24, 25]
+
+    list(src.read(db.table, cursor_column="updated_at"))
+    saved = json.loads(json.dumps(str(src.last_cursor) if db.engine == "sqlite" else src.last_cursor.isoformat()))
+    by_time = pd.concat(
+        src.read(
+            db.table,
+            cursor_column="updated_at",
+            since=ROWS[22][3].isoformat() if db.engine == "postgres" else str(ROWS[22][3].replace(tzinfo=None)),
+        )
+    )
+    assert list(by_time["id"]) == [24, 25]
+    assert list(src.read(db.table, cursor_column="updated_at", since=saved)) == []

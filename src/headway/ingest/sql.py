@@ -249,8 +249,9 @@ class SqlSource:
 
         With ``cursor_column`` the rows come in that column's order, only those with a value
         greater than ``since`` (all of them when ``since`` is None), and :attr:`last_cursor`
-        holds the highest value read once the iterator is exhausted — persist it and pass it
-        as ``since`` next time for an incremental read. Rows sharing the exact ``since``
+        holds the highest value read once the iterator is exhausted (a plain ``datetime``,
+        number or string) — persist it (an ISO string for a datetime is fine) and pass it as
+        ``since`` next time for an incremental read. Rows sharing the exact ``since``
         value are not read again, so an ``updated_at`` column needs sub-second precision or
         an upsert by key on the loading side. A read that passes ``max_rows`` raises
         :class:`RowLimitError` after the chunks already yielded (load them in one
@@ -264,13 +265,14 @@ class SqlSource:
         return self._read_chunks(sql, cursor_column, since, chunk_rows)
 
     def _read_chunks(self, sql: str, cursor_column: str | None, since: Any, chunk_rows: int) -> Iterator[pd.DataFrame]:
-        last = since
+        # Rows come ordered by the cursor and all above `since` (which may be a stored string),
+        # so the last chunk's highest value is the new cursor; nothing read keeps `since`.
+        last = None
         for frame in self._run(sql, chunk_rows=chunk_rows, cap=self.max_rows, strict=True):
             if cursor_column is not None and frame[cursor_column].notna().any():
-                high = frame[cursor_column].max()
-                last = high if last is None or high > last else last
+                last = _native(frame[cursor_column].max())
             yield frame
-        self.last_cursor = last
+        self.last_cursor = since if last is None else last
 
     # ---------------------------------------------------------------- building SQL
 
@@ -451,6 +453,14 @@ def _literal(value: Any, engine: Engine) -> exp.Expression:
         text = value.isoformat()
         return exp.Literal.string(text) if engine is Engine.SQLITE else exp.cast(exp.Literal.string(text), "DATE")
     return exp.Literal.string(str(value))
+
+
+def _native(value: Any) -> Any:
+    """A pandas/numpy scalar as the plain Python value (datetime, int, float, str) a caller can store."""
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    item = getattr(value, "item", None)
+    return item() if callable(item) else value
 
 
 def _frame(rows: Sequence[Sequence[Any]], columns: list[str]) -> pd.DataFrame:

@@ -17,6 +17,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import NinjaAPI, Schema
+from ninja.responses import Status
 from ninja.security import HttpBearer
 
 from headway.app.kpis.models import Dataset
@@ -157,7 +158,7 @@ def push_rows(
     type: str | None = None,
     mode: str = "append",
     key: str | None = None,
-) -> tuple[int, dict[str, Any]]:
+) -> Status[dict[str, Any]]:
     """Add rows (a JSON list of objects, column → value) to a dataset.
 
     `type` maps the rows to a canonical dataset type (default: the dataset's registered
@@ -166,7 +167,7 @@ def push_rows(
     are quarantined and listed in `errors`; the valid ones load (422 when any was rejected).
     Sending the identical body again loads nothing twice (`duplicate: true`).
     """
-    return _push(request.auth, name, rows, type, mode, key)  # type: ignore[attr-defined]
+    return Status(*_push(request.auth, name, rows, type, mode, key))  # type: ignore[attr-defined]
 
 
 POINT_FIELDS = ("date", "value")
@@ -189,7 +190,7 @@ def push_points(
     bad = {e["row"] for e in errors}
     kept = [i for i in range(1, len(given) + 1) if i not in bad]
     if not kept:
-        return 422, {"dataset": name, "read": len(given), "loaded": 0, "rejected": len(given), "errors": errors}
+        return Status(422, {"dataset": name, "read": len(given), "loaded": 0, "rejected": len(given), "errors": errors})
     status, body = _push(request.auth, name, [given[i - 1] for i in kept], None, "append", None)  # type: ignore[attr-defined]
     for e in body["errors"]:
         if e["row"] is not None:
@@ -200,4 +201,4 @@ def push_points(
     if status in (200, 422):
         body["read"] += len(bad)
         body["rejected"] += len(bad)
-    return status, body
+    return Status(status, body)

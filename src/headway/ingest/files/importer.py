@@ -228,13 +228,14 @@ def _targets(
     return targets
 
 
-def _default_rules(found: Detection, mapping: Mapping, today: dt.date | None) -> Rules:
-    today = today or dt.date.today()
+def _resolve_rules(given: Rules | None, found: Detection, mapping: Mapping) -> Rules:
+    """The rules given, completed by the mapping, then by what was detected, then by the defaults."""
+    given = given or Rules()
     return Rules(
-        decimal=mapping.decimal or found.decimal,
-        date_order=mapping.date_order or found.date_order,
-        min_date=dt.date(1950, 1, 1),
-        max_date=dt.date(today.year + 3, 1, 1),
+        decimal=given.decimal or mapping.decimal or found.decimal,
+        date_order=given.date_order or mapping.date_order or found.date_order,
+        min_date=given.min_date,
+        max_date=given.max_date or dt.date(dt.date.today().year + 3, 1, 1),
     )
 
 
@@ -371,7 +372,7 @@ def _import(
         if mode == "upsert" and not keys:
             raise MappingError("upsert needs a key: give --key COLUMN (or map to a dataset type that has one)")
         targets = _targets(staged, mapping, found, existing if mode != "replace" else None, keys)
-        rules = rules or _default_rules(found, mapping, None)
+        rules = _resolve_rules(rules, found, mapping)
         mapping = replace(mapping, decimal=rules.decimal, date_order=rules.date_order)
         if staged.ragged:
             con.execute(

@@ -17,6 +17,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import itertools
 import os
 import re
 import tempfile
@@ -36,6 +37,8 @@ SAMPLE_ROWS = 5_000
 SAMPLE_BYTES = 1 << 20
 DELIMITERS = (",", ";", "\t", "|")
 CHUNK = 1 << 22
+HEADER_SEARCH = 30
+"""Rows searched for the header (title lines may come first)."""
 
 Progress = Callable[[str, float], None]
 """Called with a stage name and the fraction (0..1) of the import done."""
@@ -195,6 +198,19 @@ def _csv_rows(text: str, delimiter: str, limit: int | None = None) -> Iterator[l
         return
 
 
+def find_header(rows: Sequence[Sequence[Any]]) -> int | None:
+    """Index of the header among the first rows: the first row about as wide as the widest.
+
+    Title lines above a table ("Export from ShopX", a date, a blank line) are narrower than
+    the header, so they are passed over; their rows still count for row numbers.
+    """
+    widths = [sum(1 for c in row if c is not None and str(c).strip()) for row in rows]
+    if not widths or max(widths) == 0:
+        return None
+    need = max(1, (max(widths) + 1) // 2 + (1 if max(widths) > 2 else 0))
+    return next(i for i, w in enumerate(widths) if w >= need)
+
+
 def header_names(cells: Sequence[Any]) -> tuple[str, ...]:
     """Column names from a header row: trimmed, empty ones named ``column_N``, repeats numbered."""
     names: list[str] = []
@@ -274,11 +290,9 @@ def stage_csv(
     blank_lines: bool = True,
 ) -> Staged:
     text = _sample_text(path, encoding)
-    header_at, header = 0, None
-    for i, row in enumerate(_csv_rows(text, delimiter), start=1):
-        if not _blank(row):
-            header_at, header = i, row
-            break
+    head = list(_csv_rows(text, delimiter, limit=HEADER_SEARCH))
+    found = find_header(head)
+    header_at, header = (found + 1, head[found]) if found is not None else (0, None)
     if header is None:
         raise FileReadError(f"{source.name}: the file has no header row (it is empty)")
     columns = header_names(header)
@@ -371,13 +385,12 @@ def stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path, source: SourceInfo, s
             raise FileReadError(f"{source.name}: no sheet named {sheet!r}; the sheets are {', '.join(names)}")
         ws = wb[sheet] if sheet is not None else wb.worksheets[0]
         rows = ws.iter_rows(values_only=True)
-        header_at, header = 0, None
-        for number, values in enumerate(rows, start=1):
-            if not _blank(values):
-                header_at, header = number, values
-                break
-        if header is None:
+        head = list(itertools.islice(rows, HEADER_SEARCH))
+        found = find_header(head)
+        if found is None:
             raise FileReadError(f"{source.name}: sheet {ws.title!r} is empty")
+        header_at, header = found + 1, head[found]
+        rows = itertools.chain(head[found + 1 :], rows)
         last = len(header)
         while last and (header[last - 1] is None or not str(header[last - 1]).strip()):
             last -= 1

@@ -75,10 +75,13 @@ class Target:
 
 @dataclass(frozen=True)
 class Rules:
-    decimal: str = "point"
-    date_order: str = "dmy"
+    """How values are read and which are plausible. ``None``: detected (decimal, date order) or the
+    default (dates before the start of the year three years from now)."""
+
+    decimal: str | None = None
+    date_order: str | None = None
     min_date: dt.date = dt.date(1950, 1, 1)
-    max_date: dt.date = dt.date(2100, 1, 1)
+    max_date: dt.date | None = None
 
 
 def _lit(text: str) -> str:
@@ -124,7 +127,7 @@ def _checks(t: Target, rules: Rules) -> list[tuple[str, str]]:
     if t.non_negative and t.type.is_numeric:
         out.append(_check(t, f"{v} IS NULL OR {v} >= 0", "negative value"))
     if t.type.is_temporal:
-        lo, hi = rules.min_date.isoformat(), rules.max_date.isoformat()
+        lo, hi = rules.min_date.isoformat(), (rules.max_date or dt.date.max).isoformat()
         out.append(
             _check(t, f"{v} IS NULL OR ({v} >= DATE '{lo}' AND {v} < DATE '{hi}')", f"date out of range ({lo} to {hi})")
         )

@@ -101,13 +101,17 @@ def test_state_advances_only_after_a_complete_sync(api):
 
 
 def test_an_expired_key_says_which_connector_and_what_to_do(api, caplog):
+    conn = connectors.get("stripe")({"api_key": KEY}, base_url=api.url)
+    with caplog.at_level(logging.DEBUG):
+        list(connectors.get("stripe")({"api_key": KEY}, base_url=api.url).sync())  # a good sync, logged
+    assert "Stripe: charges page → 2 orders rows" in caplog.text  # 3 charges, one failed
+    assert "Stripe: sync complete: 2 customers, 4 orders, 2 subscriptions" in caplog.text
     api.fail_next(
         "GET",
         "/v1/customers",
         401,
         body={"error": {"message": "Expired API Key provided: sk_test_****Key", "type": "invalid_request_error"}},
     )
-    conn = connectors.get("stripe")({"api_key": KEY}, base_url=api.url)
     with caplog.at_level(logging.DEBUG), pytest.raises(ConnectorAuthError) as err:
         list(conn.sync())
     message = str(err.value)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
@@ -32,6 +33,8 @@ import pandas as pd
 from headway.engine.canonical import CANONICAL, FieldType
 from headway.ingest.connectors.http import Clock, ConnectorError, HttpClient, Sleep
 from headway.ingest.secrets import Secret
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -169,8 +172,14 @@ class Connector(ABC):
     def sync(self) -> Iterator[Batch]:
         """Yield the new or changed records as canonical batches; :attr:`state` advances only at the end."""
         self._next_state = {}
-        yield from self.streams()
+        counts: dict[str, int] = {}
+        for item in self.streams():
+            counts[item.dataset_type] = counts.get(item.dataset_type, 0) + len(item)
+            log.info("%s: %s page → %d %s rows", self.info.label, item.stream, len(item), item.dataset_type)
+            yield item
         self._state.update(self._next_state)
+        done = ", ".join(f"{n} {dataset}" for dataset, n in counts.items()) or "nothing new"
+        log.info("%s: sync complete: %s", self.info.label, done)
 
     def preview(self) -> Batch | None:
         """The first batch of the first stream (one API page), to check credentials and show a sample.

@@ -63,3 +63,39 @@ def recompute_stale(now: datetime) -> None:
 def after_refresh(sender: Any, org: Organization, **kwargs: Any) -> None:
     if org.alert_rules.filter(enabled=True).exists():
         enqueue(org, "alerts.evaluate", unique=True)
+
+
+@register("alerts.evaluate", lock="alerts", max_attempts=2)
+def evaluate_alerts(org: Organization) -> None:
+    """Evaluate the org's alert rules; new notifications go out through alerts.deliver."""
+    from headway.app.automation.alerting import evaluate_org
+
+    if evaluate_org(org):
+        enqueue(org, "alerts.deliver", unique=True)
+
+
+@register("alerts.deliver", lock="deliver", max_attempts=2)
+def deliver_alerts(org: Organization) -> None:
+    """Send the org's due notifications (quiet hours over) and the deliveries due for a retry."""
+    from headway.app.automation.delivery import dispatch_due, send_pending
+
+    dispatch_due(org)
+    send_pending(org)
+
+
+@on_tick("alerts.schedule")
+def schedule_alerts(now: datetime) -> None:
+    from headway.app.automation.models import AlertRule, Delivery, DeliveryStatus, Notification
+
+    if (now.hour * 60 + now.minute) % settings.HEADWAY_ALERT_EVERY_MINUTES == 0:
+        for org_id in set(AlertRule.objects.filter(enabled=True).values_list("org_id", flat=True)):
+            enqueue(Organization.objects.get(pk=org_id), "alerts.evaluate", unique=True)
+    due = set(
+        Notification.objects.filter(dispatched=False, deliver_after__lte=now).values_list("alert__org_id", flat=True)
+    ) | set(
+        Delivery.objects.filter(status=DeliveryStatus.RETRYING, next_attempt_at__lte=now).values_list(
+            "org_id", flat=True
+        )
+    )
+    for org_id in due:
+        enqueue(Organization.objects.get(pk=org_id), "alerts.deliver", unique=True)

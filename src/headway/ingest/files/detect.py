@@ -100,26 +100,35 @@ class Detection:
     rows: int
 
 
-def _column_stats(i: int) -> str:
+def _parsed(i: int) -> str:
+    """Each parse of column ``i`` once (the stats below refer to these by name)."""
     c = f"c{i}"
-    numeric = f"(hw_num({c}, false) IS NOT NULL OR hw_num({c}, true) IS NOT NULL)"
+    return (
+        f"{c}, hw_text({c}) AS t{i}, hw_num({c}, false) AS p{i}, hw_num({c}, true) AS k{i}, "
+        f"hw_numcore({c}) AS n{i}, hw_ts_dmy({c}) AS d{i}, hw_ts_mdy({c}) AS m{i}, hw_bool({c}) AS b{i}"
+    )
+
+
+def _column_stats(i: int) -> str:
+    c, t, p, k, n = f"c{i}", f"t{i}", f"p{i}", f"k{i}", f"n{i}"
+    numeric = f"({p} IS NOT NULL OR {k} IS NOT NULL)"
     return ", ".join(
         [
-            f"count(hw_text({c}))",
-            f"count(*) FILTER (hw_num({c}, false) IS NOT NULL AND isfinite(hw_num({c}, false)))",
-            f"count(*) FILTER (hw_num({c}, true) IS NOT NULL AND isfinite(hw_num({c}, true)))",
-            f"count(*) FILTER (hw_num({c}, false) % 1 = 0)",
-            f"count(*) FILTER (hw_num({c}, true) % 1 = 0)",
-            f"count(*) FILTER ({numeric} AND regexp_matches(hw_numcore({c}), '{_EV_COMMA}'))",
-            f"count(*) FILTER ({numeric} AND regexp_matches(hw_numcore({c}), '{_EV_POINT}'))",
+            f"count({t})",
+            f"count(*) FILTER ({p} IS NOT NULL AND isfinite({p}))",
+            f"count(*) FILTER ({k} IS NOT NULL AND isfinite({k}))",
+            f"count(*) FILTER ({p} % 1 = 0)",
+            f"count(*) FILTER ({k} % 1 = 0)",
+            f"count(*) FILTER ({numeric} AND regexp_matches({n}, '{_EV_COMMA}'))",
+            f"count(*) FILTER ({numeric} AND regexp_matches({n}, '{_EV_POINT}'))",
             f"count(*) FILTER (regexp_matches(trim({c}), '^[+-]?0[0-9]'))",
-            f"count(hw_ts_dmy({c}))",
-            f"count(hw_ts_mdy({c}))",
+            f"count(d{i})",
+            f"count(m{i})",
             f"count(*) FILTER (TRY_CAST(regexp_extract(trim({c}), '{_DAY_MONTH}', 1) AS INTEGER) > 12)",
             f"count(*) FILTER (TRY_CAST(regexp_extract(trim({c}), '{_DAY_MONTH}', 2) AS INTEGER) > 12)",
             f"count(*) FILTER (regexp_matches({c}, '[0-9]{{1,2}}:[0-9]{{2}}'))",
-            f"count(hw_bool({c}))",
-            f"list(DISTINCT hw_text({c}))[1:3]",
+            f"count(b{i})",
+            f"list(DISTINCT {t})[1:3]",
         ]
     )
 
@@ -144,7 +153,8 @@ def detect(
         for i, n in enumerate(staged.columns)
     )
     rows_sql = f"SELECT * FROM _hw_rows WHERE {header} < least(2, {width}) LIMIT {int(sample)}"
-    row = con.execute(f"SELECT count(*), {stats} FROM ({rows_sql})").fetchone()
+    parsed = ", ".join(_parsed(i) for i in range(width))
+    row = con.execute(f"SELECT count(*), {stats} FROM (SELECT {parsed} FROM ({rows_sql}))").fetchone()
     assert row is not None
     rows = int(row[0])
     cols = [row[1 + i * _STATS : 1 + (i + 1) * _STATS] for i in range(width)]

@@ -22,6 +22,7 @@ A mapping is saved as YAML and reused for the next file::
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -316,15 +317,24 @@ def normalise(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", plain).split())
 
 
+@functools.cache
+def _words(field_name: str) -> tuple[frozenset[str], frozenset[str]]:
+    words = frozenset({normalise(field_name.replace("_", " ")), *SYNONYMS.get(field_name, ())})
+    return words, frozenset(w.replace(" ", "") for w in words)
+
+
+@functools.cache
 def _name_score(header: str, field_name: str) -> float:
     """How well a column header names a canonical field (0..1)."""
     h = normalise(header)
-    words = {normalise(field_name.replace("_", " ")), *SYNONYMS.get(field_name, ())}
-    if h in words or h.replace(" ", "") in {w.replace(" ", "") for w in words}:
+    words, joined = _words(field_name)
+    if h in words or h.replace(" ", "") in joined:
         return 1.0
-    best = max(difflib.SequenceMatcher(None, h, w).ratio() for w in words)
-    if best >= 0.85:
-        return 0.8
+    matcher = difflib.SequenceMatcher(None, h)
+    for w in words:
+        matcher.set_seq1(w)
+        if matcher.real_quick_ratio() >= 0.85 and matcher.quick_ratio() >= 0.85 and matcher.ratio() >= 0.85:
+            return 0.8
     tokens = set(h.split())
     if any(len(w) > 3 and set(w.split()) <= tokens for w in words):
         return 0.6

@@ -142,7 +142,7 @@ def lite(tmp_path_factory):
     yield Db("sqlite", f"sqlite:///{path}", "orders", run)
 
 
-@pytest.fixture(params=["postgres", "mysql", "sqlite"])
+@pytest.fixture(params=[pytest.param("postgres", marks=pytest.mark.postgres), "mysql", "sqlite"])
 def db(request):
     return request.getfixturevalue({"postgres": "pg", "mysql": "maria", "sqlite": "lite"}[request.param])
 
@@ -229,6 +229,7 @@ def test_a_data_modifying_cte_is_refused():
         check_read_only("WITH gone AS (DELETE FROM orders RETURNING *) SELECT * FROM gone", "postgres")
 
 
+@pytest.mark.postgres
 def test_a_function_that_writes_is_stopped_by_the_read_only_transaction(pg, maria):
     # bump() passes the SQL check (it is a plain function call); the database's read-only
     # transaction is the second line of defence.
@@ -261,7 +262,7 @@ def test_the_row_cap_stops_a_read_with_an_error(db):
 @pytest.mark.parametrize(
     ("engine", "query"),
     [
-        ("postgres", "SELECT count(*) FROM generate_series(1, 500000000)"),
+        pytest.param("postgres", "SELECT count(*) FROM generate_series(1, 500000000)", marks=pytest.mark.postgres),
         ("mysql", "SELECT count(*) FROM seq_1_to_100000 a JOIN seq_1_to_100000 b ON (a.seq * b.seq) % 7 = 3"),
         ("sqlite", "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n"),
     ],
@@ -272,6 +273,7 @@ def test_a_slow_query_is_cancelled_at_the_time_limit(request, engine, query):
         list(SqlSource(db.url, timeout_s=0.3).read(query=query))
 
 
+@pytest.mark.postgres
 def test_credentials_never_show_in_errors_logs_or_reprs(maria, caplog):
     quoted = PASSWORD.replace("&", "%26")
     failing = {

@@ -3,6 +3,7 @@
 import typer
 
 from headway.cli import catalog_cmd, check_cmd, compute_cmd, demo_cmd, import_cmd, templates_cmd, web_cmd, worker_cmd
+from headway.cli.review_cmd import review as review_command
 
 app = typer.Typer(
     name="headway",
@@ -17,6 +18,7 @@ app.command("check")(check_cmd.check)
 app.command("import")(import_cmd.import_file)
 app.command("demo-data")(demo_cmd.demo_data)
 app.command("demo")(demo_cmd.demo)
+app.command("review")(review_command)
 app.command("serve")(web_cmd.serve)
 app.command("web-demo")(web_cmd.web_demo)
 app.command("worker")(worker_cmd.worker)

@@ -121,6 +121,7 @@ def test_a_sqlite_source_is_pulled_and_the_kpis_follow(client, fresh, tmp_path):
     assert source.status == SourceStatus.OK and source.last_success_at is not None
 
 
+@pytest.mark.postgres
 def test_a_failing_source_marks_its_kpis_stale_and_keeps_the_previous_numbers(client, fresh, pg_table, caplog):
     caplog.set_level(logging.DEBUG)
     c = client_for(client, "boss")

@@ -240,7 +240,10 @@ def test_scheduled_refresh_picks_only_due_sources(fresh):
     make("manual", SourceKind.SQL, Schedule.MANUAL, timedelta(days=30))
     make("a file", SourceKind.FILE, Schedule.HOURLY, timedelta(days=3))
     make("a push", SourceKind.PUSH, Schedule.DAILY, None)
-    make("running", SourceKind.SQL, Schedule.HOURLY, timedelta(hours=5), SourceStatus.RUNNING)
+    make("running for 10 min", SourceKind.SQL, Schedule.HOURLY, timedelta(minutes=70), SourceStatus.RUNNING)
+    Source.objects.filter(name="running for 10 min").update(last_run_at=now - timedelta(minutes=10))
+    # A claim older than STUCK_AFTER belongs to a worker that died: the source is due again.
+    due.add(make("stuck for 5 h", SourceKind.SQL, Schedule.HOURLY, timedelta(hours=5), SourceStatus.RUNNING))
     assert set(due_sources(now).values_list("pk", flat=True)) == due
 
     started = refresh_due_sources(now)

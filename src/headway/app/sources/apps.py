@@ -18,6 +18,7 @@ class SourcesConfig(AppConfig):
     def ready(self) -> None:
         from headway.app.kpis.cards import STALE_PROVIDERS
         from headway.app.kpis.views import SCORECARD_STATE
+        from headway.app.sources import jobs  # noqa: F401 - registers the job kinds and the due-sources tick
         from headway.app.sources.freshness import stale_kpis
 
         SCORECARD_STATE.extend(e for e in STATE_ENTRIES if e not in SCORECARD_STATE)

@@ -1,22 +1,20 @@
 """The refresh pipeline: due sources -> ingest -> recompute the org's KPIs -> freshness and staleness.
 
-Work runs in the background (a thread of the web process, or inline when
-``HEADWAY_JOBS=sync``); a source is claimed with a conditional UPDATE that must change
-exactly one row, so two workers never pull the same source at once. A failing source
-keeps the previous data and marks the KPIs that read it stale with the reason.
+Work runs as jobs of the job system (``sources.refresh`` and ``sources.import``, see
+``sources/jobs.py``; inline when ``HEADWAY_JOBS=sync``), and the scheduler starts the due
+sources every minute. A source is claimed with a conditional UPDATE that must change
+exactly one row, so two workers never pull the same source at once; a claim older than
+``STUCK_AFTER`` (a worker that died) may be taken over. A failing source keeps the
+previous data and marks the KPIs that read it stale with the reason.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from django.conf import settings
-from django.db import close_old_connections, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -36,23 +34,9 @@ from headway.ingest import files
 log = logging.getLogger(__name__)
 
 INTERVALS = {Schedule.HOURLY: timedelta(hours=1), Schedule.DAILY: timedelta(days=1)}
+STUCK_AFTER = timedelta(hours=2)
 PULLED = (SourceKind.SQL, SourceKind.SAAS)
 """Kinds the pipeline pulls from on a schedule (files and pushes arrive by themselves)."""
-
-
-def in_background(fn: Callable[..., None], *args: Any) -> None:
-    """Run ``fn(*args)`` inline when HEADWAY_JOBS=sync, else in a thread once the current transaction commits."""
-    if settings.HEADWAY_JOBS == "sync":
-        fn(*args)
-        return
-
-    def target() -> None:
-        try:
-            fn(*args)
-        finally:
-            close_old_connections()
-
-    transaction.on_commit(lambda: threading.Thread(target=target, daemon=True).start())
 
 
 # --------------------------------------------------------------------------- schedules
@@ -64,7 +48,12 @@ def due_sources(now: datetime | None = None) -> QuerySet[Source]:
     due = Q()
     for schedule, interval in INTERVALS.items():
         due |= Q(schedule=schedule) & (Q(last_run_at__isnull=True) | Q(last_run_at__lte=now - interval))
-    return Source.objects.filter(due, kind__in=PULLED).exclude(status=SourceStatus.RUNNING)
+    return Source.objects.filter(due, kind__in=PULLED).exclude(_running_since(now))
+
+
+def _running_since(now: datetime) -> Q:
+    """Sources being refreshed by a live worker (a claim older than STUCK_AFTER is taken to be dead)."""
+    return Q(status=SourceStatus.RUNNING, last_run_at__gt=now - STUCK_AFTER)
 
 
 def refresh_due_sources(now: datetime | None = None) -> list[int]:
@@ -78,7 +67,9 @@ def refresh_due_sources(now: datetime | None = None) -> list[int]:
 
 def start_source_refresh(source: Source, user=None) -> ImportRun:  # type: ignore[no-untyped-def]
     run = ImportRun.objects.create(org_id=source.org_id, source=source, file_name=source.name, created_by=_user(user))
-    in_background(refresh_source, run.pk)
+    from headway.app.automation.jobs import enqueue
+
+    enqueue(source.org, "sources.refresh", run_id=run.pk)
     return run
 
 
@@ -93,10 +84,11 @@ def refresh_source(run_id: int) -> None:
     """Pull the source of an ImportRun, load what it brings, recompute KPIs; mark KPIs stale on failure."""
     run = ImportRun.objects.select_related("source", "source__org").get(pk=run_id)
     source = run.source
+    now = timezone.now()
     claimed = (
         Source.objects.filter(pk=source.pk)
-        .exclude(status=SourceStatus.RUNNING)
-        .update(status=SourceStatus.RUNNING, last_run_at=timezone.now())
+        .exclude(_running_since(now))
+        .update(status=SourceStatus.RUNNING, last_run_at=now)
     )
     if claimed != 1:
         _finish(run, ImportStatus.FAILED, error="This source is already being refreshed.")
@@ -223,7 +215,9 @@ def _pull_saas(source: Source) -> list[files.ImportResult]:
 
 
 def start_upload_import(run: ImportRun) -> None:
-    in_background(import_upload, run.pk)
+    from headway.app.automation.jobs import enqueue
+
+    enqueue(run.source.org, "sources.import", run_id=run.pk)
 
 
 def import_upload(run_id: int) -> None:

@@ -46,8 +46,8 @@ def _formats(first: str, second: str) -> list[str]:
 
 
 DATE_FORMATS = {"dmy": _formats("%d", "%m"), "mdy": _formats("%m", "%d")}
-TRUE_WORDS = ("true", "yes", "y", "1", "ja", "j", "oui", "si", "sí", "wahr", "x", "t", "vrai")
-FALSE_WORDS = ("false", "no", "n", "0", "nein", "non", "falsch", "f", "faux")
+TRUE_WORDS = ("true", "yes", "y", "1", "ja", "j", "oui", "si", "sí", "wahr", "x", "vrai")
+FALSE_WORDS = ("false", "no", "n", "0", "nein", "non", "falsch", "faux")
 
 
 def _sql_list(values: list[str] | tuple[str, ...]) -> str:
@@ -129,11 +129,12 @@ def _column_stats(i: int) -> str:
             f"count(*) FILTER (regexp_matches({c}, '[0-9]{{1,2}}:[0-9]{{2}}'))",
             f"count(b{i})",
             f"list(DISTINCT {t})[1:3]",
+            f"count(*) FILTER (b{i})",
         ]
     )
 
 
-_STATS = 15
+_STATS = 16
 
 
 def detect(
@@ -187,7 +188,8 @@ def _decide(s: tuple[Any, ...], decimal: str, date_order: str) -> DetectedType:
     if num >= need and not s[7]:
         kind = FieldType.INTEGER if whole == num else FieldType.DECIMAL
         return DetectedType(kind, filled, int(num), examples, shares)
-    if s[13] >= need and not num >= need:
+    # Yes/no needs both answers: a column of only "X" or "Y" is more likely a code than a flag.
+    if s[13] >= need and not num >= need and 0 < s[15] < s[13]:
         return DetectedType(FieldType.BOOLEAN, filled, int(s[13]), examples, shares)
     if dates >= need:
         kind = FieldType.TIMESTAMP if s[12] else FieldType.DATE

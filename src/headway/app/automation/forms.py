@@ -1,0 +1,140 @@
+"""Forms for alert rules and channels; every problem is reported on the field at fault."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django import forms
+
+from headway.analytics.alerts import KIND_LABELS, PARAMS, RuleKind, clean_params
+from headway.app.accounts.models import Member
+from headway.app.accounts.tenancy import visible_kpis
+from headway.app.automation.channels import transport_class
+from headway.app.automation.models import AlertRule, Channel, ChannelKind
+from headway.app.kpis.refresh import GRAINS
+
+PARAM_FIELDS = sorted({p.name for params in PARAMS.values() for p in params})
+PARAM_HELP = {
+    "threshold": "In the KPI's unit (a percentage KPI: 0.05 = 5 %)",
+    "hysteresis": "How far back past the threshold the value must go before the alert clears",
+    "pct": "Percentage change that triggers, e.g. 10",
+    "direction": "down, up or either (change); below or above (leading indicator)",
+    "compare": "previous (period) or last_year (same period last year)",
+    "status": "at_risk or off_track",
+    "below": "Probability of success in %, e.g. 40",
+    "hours": "Hours without new data",
+    "driver": "The leading KPI (id) that drives this one",
+    "beta": "How strongly this KPI follows the driver (1 = one for one)",
+    "lag": "Periods between a move of the driver and the result",
+}
+
+
+class AlertRuleForm(forms.ModelForm):
+    kpi_id = forms.ChoiceField(label="KPI")
+    grain = forms.ChoiceField(choices=[(g, g.title()) for g in GRAINS], initial="month")
+    kind = forms.ChoiceField(label="Alert when", choices=[(k.value, KIND_LABELS[k]) for k in RuleKind])
+
+    class Meta:
+        model = AlertRule
+        fields = [
+            "name",
+            "kpi_id",
+            "grain",
+            "dimension",
+            "dim_value",
+            "kind",
+            "severity",
+            "channels",
+            "recipients",
+            "cooldown_minutes",
+            "quiet_start",
+            "quiet_end",
+            "enabled",
+        ]
+        labels = {"dim_value": "Dimension value", "cooldown_minutes": "Cooldown (minutes)"}
+        widgets = {
+            "channels": forms.CheckboxSelectMultiple,
+            "recipients": forms.CheckboxSelectMultiple,
+            "quiet_start": forms.TimeInput(attrs={"type": "time"}),
+            "quiet_end": forms.TimeInput(attrs={"type": "time"}),
+        }
+
+    def __init__(self, *args: Any, member: Member, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        kpis = visible_kpis(member).order_by("kpi_id")
+        self.fields["kpi_id"].choices = [(k.kpi_id, f"{k.to_spec().name} ({k.kpi_id})") for k in kpis]
+        self.fields["channels"].queryset = Channel.objects.filter(org=member.org)
+        self.fields["recipients"].queryset = Member.objects.filter(org=member.org).select_related("user")
+        self.fields["recipients"].label_from_instance = lambda m: m.user.get_username()
+        self.fields["dimension"].help_text = "Optional: one dimension value instead of the total, e.g. region"
+        self.fields["quiet_start"].help_text = f"Quiet hours in {member.org.timezone}: notifications wait until the end"
+        for name in PARAM_FIELDS:
+            self.fields[name] = forms.CharField(required=False, help_text=PARAM_HELP.get(name, ""))
+            if self.instance.pk and name in self.instance.params:
+                self.initial[name] = self.instance.params[name]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        params, errors = clean_params(data.get("kind", ""), {n: data.get(n) for n in PARAM_FIELDS})
+        for field, message in errors.items():
+            self.add_error(field if field in self.fields else None, message)
+        if params.get("driver") and params["driver"] == data.get("kpi_id"):
+            self.add_error("driver", "The driver must be another KPI.")
+        if bool(data.get("quiet_start")) != bool(data.get("quiet_end")):
+            self.add_error("quiet_end", "Give both the start and the end of the quiet hours, or neither.")
+        if data.get("dim_value") and not data.get("dimension"):
+            self.add_error("dimension", "Say which dimension the value belongs to.")
+        data["params"] = params
+        return data
+
+    def save(self, commit: bool = True) -> AlertRule:
+        rule: AlertRule = super().save(commit=False)
+        if rule.pk and (rule.kind != self.initial.get("kind") or rule.params != self.cleaned_data["params"]):
+            rule.firing = False  # a changed condition starts afresh
+        rule.params = self.cleaned_data["params"]
+        if commit:
+            rule.save()
+            self.save_m2m()
+        return rule
+
+
+class ChannelForm(forms.ModelForm):
+    url = forms.CharField(required=False, label="Webhook URL", help_text="Slack, Teams or your own endpoint")
+    addresses = forms.CharField(
+        required=False, help_text="Email: comma-separated addresses (besides the rule's people)"
+    )
+
+    class Meta:
+        model = Channel
+        fields = ["name", "kind", "enabled"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["kind"].disabled = True
+            self.initial["url"] = self.instance.config.get("url", "")
+            self.initial["addresses"] = ", ".join(self.instance.config.get("addresses", []))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        kind = data.get("kind")
+        if kind in ChannelKind.values:
+            config, errors = transport_class(kind).clean_config(
+                {"url": data.get("url", ""), "addresses": data.get("addresses", "")}
+            )
+            for field, message in errors.items():
+                self.add_error(field, message)
+            data["config"] = config
+        return data
+
+    def save(self, commit: bool = True) -> Channel:
+        channel: Channel = super().save(commit=False)
+        channel.config = self.cleaned_data.get("config", {})
+        if channel.enabled:
+            channel.disabled_reason = ""
+        if channel.kind == ChannelKind.WEBHOOK and not channel.secret:
+            channel.secret = secrets.token_hex(32)
+        if commit:
+            channel.save()
+        return channel

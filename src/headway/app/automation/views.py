@@ -1,0 +1,201 @@
+"""Automation pages: the alert inbox (acknowledge, snooze), alert rules, channels, the delivery log, jobs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST, require_safe
+
+from headway.analytics.alerts import KIND_LABELS, PARAMS, RuleKind
+from headway.app.accounts.models import Member, Role
+from headway.app.accounts.tenancy import member_required, visible_kpis
+from headway.app.automation.forms import PARAM_FIELDS, AlertRuleForm, ChannelForm
+from headway.app.automation.jobs import last_success
+from headway.app.automation.models import (
+    Alert,
+    AlertRule,
+    Channel,
+    Delivery,
+    InboxMessage,
+    Job,
+    JobStatus,
+)
+
+SNOOZE_HOURS = (1, 4, 24, 24 * 7)
+
+
+def visible_rules(member: Member) -> QuerySet[AlertRule]:
+    """The org's rules; a department-scoped member sees only rules on the KPIs they may see."""
+    rules = AlertRule.objects.filter(org=member.org)
+    if member.department_ids() is not None:
+        rules = rules.filter(kpi_id__in=visible_kpis(member).values("kpi_id"))
+    return rules
+
+
+def visible_alerts(member: Member) -> QuerySet[Alert]:
+    return Alert.objects.filter(rule__in=visible_rules(member)).select_related("rule", "acknowledged_by", "snoozed_by")
+
+
+@member_required()
+@require_safe
+def alert_inbox(request: HttpRequest) -> HttpResponse:
+    member: Member = request.member  # type: ignore[attr-defined]
+    now = timezone.now()
+    alerts = visible_alerts(member)
+    open_alerts = alerts.filter(firing=True).filter(Q(snoozed_until=None) | Q(snoozed_until__lte=now))
+    snoozed = alerts.filter(firing=True, snoozed_until__gt=now)
+    resolved = alerts.filter(firing=False)[:20]
+    notices = InboxMessage.objects.filter(org=member.org, alert=None)
+    if not member.can_admin:
+        notices = notices.filter(admins_only=False)
+    context = {
+        "open_alerts": open_alerts,
+        "snoozed": snoozed,
+        "resolved": resolved,
+        "notices": notices[:10],
+        "snooze_hours": SNOOZE_HOURS,
+        "rule_count": visible_rules(member).count(),
+    }
+    return render(request, "automation/inbox.html", context)
+
+
+@member_required()
+@require_safe
+def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
+    alert = get_object_or_404(visible_alerts(request.member), pk=alert_id)  # type: ignore[attr-defined]
+    deliveries = Delivery.objects.filter(notification__alert=alert).select_related("channel", "notification")
+    return render(request, "automation/alert.html", {"alert": alert, "deliveries": deliveries})
+
+
+@require_POST
+@member_required(Role.EDITOR)
+def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
+    alert = get_object_or_404(visible_alerts(request.member), pk=alert_id)  # type: ignore[attr-defined]
+    Alert.objects.filter(pk=alert.pk).update(acknowledged_by=request.user, acknowledged_at=timezone.now())
+    messages.success(request, f"Acknowledged: {alert.rule.name}.")
+    return redirect("alerts")
+
+
+@require_POST
+@member_required(Role.EDITOR)
+def alert_snooze(request: HttpRequest, alert_id: int) -> HttpResponse:
+    alert = get_object_or_404(visible_alerts(request.member), pk=alert_id)  # type: ignore[attr-defined]
+    try:
+        hours = int(request.POST.get("hours", ""))
+    except ValueError:
+        hours = 0
+    if hours not in SNOOZE_HOURS:
+        messages.error(request, f"Snooze for one of {', '.join(map(str, SNOOZE_HOURS))} hours.")
+        return redirect("alerts")
+    until = timezone.now() + timedelta(hours=hours)
+    Alert.objects.filter(pk=alert.pk).update(snoozed_by=request.user, snoozed_until=until)
+    messages.success(request, f"Snoozed “{alert.rule.name}” for {hours} h.")
+    return redirect("alerts")
+
+
+@member_required()
+@require_safe
+def rule_list(request: HttpRequest) -> HttpResponse:
+    rules = visible_rules(request.member).prefetch_related("channels")  # type: ignore[attr-defined]
+    labels = {k.value: v for k, v in KIND_LABELS.items()}
+    rows = [{"rule": r, "kind": labels.get(r.kind, r.kind)} for r in rules]
+    return render(request, "automation/rules.html", {"rows": rows})
+
+
+@member_required(Role.EDITOR)
+def rule_new(request: HttpRequest) -> HttpResponse:
+    rule = AlertRule(org=request.org, created_by=request.user)  # type: ignore[attr-defined]
+    return _rule_form(request, rule)
+
+
+@member_required(Role.EDITOR)
+def rule_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
+    return _rule_form(request, get_object_or_404(visible_rules(request.member), pk=rule_id))  # type: ignore[attr-defined]
+
+
+def _rule_form(request: HttpRequest, rule: AlertRule) -> HttpResponse:
+    form = AlertRuleForm(request.POST or None, instance=rule, member=request.member)  # type: ignore[attr-defined]
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, f"Saved the rule “{rule.name}”. It is checked after every refresh.")
+        return redirect("alert_rules")
+    params = [form[name] for name in PARAM_FIELDS]
+    basics = [form[name] for name in form.fields if name not in PARAM_FIELDS]
+    kinds = [(KIND_LABELS[k], ", ".join(p.name for p in PARAMS[k]) or "nothing else") for k in RuleKind]
+    context = {"form": form, "rule": rule, "basics": basics, "params": params, "kinds": kinds}
+    return render(request, "automation/rule_edit.html", context)
+
+
+@require_POST
+@member_required(Role.EDITOR)
+def rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
+    rule = get_object_or_404(visible_rules(request.member), pk=rule_id)  # type: ignore[attr-defined]
+    rule.delete()
+    messages.success(request, f"Deleted the rule “{rule.name}”.")
+    return redirect("alert_rules")
+
+
+@member_required(Role.ADMIN)
+@require_safe
+def channel_list(request: HttpRequest) -> HttpResponse:
+    channels = Channel.objects.filter(org=request.org)  # type: ignore[attr-defined]
+    return render(request, "automation/channels.html", {"channels": channels})
+
+
+@member_required(Role.ADMIN)
+def channel_new(request: HttpRequest) -> HttpResponse:
+    return _channel_form(request, Channel(org=request.org))  # type: ignore[attr-defined]
+
+
+@member_required(Role.ADMIN)
+def channel_edit(request: HttpRequest, channel_id: int) -> HttpResponse:
+    return _channel_form(request, get_object_or_404(Channel, org=request.org, pk=channel_id))  # type: ignore[attr-defined]
+
+
+def _channel_form(request: HttpRequest, channel: Channel) -> HttpResponse:
+    new = channel.pk is None
+    form = ChannelForm(request.POST or None, instance=channel)
+    if request.method == "POST" and form.is_valid():
+        channel = form.save()
+        text = f"Saved the channel “{channel.name}”."
+        if new and channel.secret:
+            # Shown once: the receiver needs it to check signatures; it is never displayed again.
+            text += f" Its signing secret (keep it, it is shown only now): {channel.secret}"
+        messages.success(request, text)
+        return redirect("channels")
+    return render(request, "automation/channel_edit.html", {"form": form, "channel": channel})
+
+
+@require_POST
+@member_required(Role.ADMIN)
+def channel_delete(request: HttpRequest, channel_id: int) -> HttpResponse:
+    channel = get_object_or_404(Channel, org=request.org, pk=channel_id)  # type: ignore[attr-defined]
+    channel.delete()
+    messages.success(request, f"Deleted the channel “{channel.name}”.")
+    return redirect("channels")
+
+
+@member_required(Role.EDITOR)
+@require_safe
+def delivery_log(request: HttpRequest) -> HttpResponse:
+    deliveries = Delivery.objects.filter(org=request.org).select_related("channel", "notification__alert__rule")  # type: ignore[attr-defined]
+    return render(request, "automation/deliveries.html", {"deliveries": deliveries[:200]})
+
+
+@member_required(Role.EDITOR)
+@require_safe
+def job_list(request: HttpRequest) -> HttpResponse:
+    org = request.org  # type: ignore[attr-defined]
+    jobs = Job.objects.filter(org=org)
+    context = {
+        "active": jobs.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).order_by("run_after"),
+        "failed": jobs.filter(status=JobStatus.FAILED)[:20],
+        "recent": jobs.filter(status=JobStatus.SUCCEEDED)[:20],
+        "last_success": sorted(last_success(org).items()),
+    }
+    return render(request, "automation/jobs.html", context)

@@ -36,5 +36,7 @@ def worker(
         f"Headway worker: {threads} thread(s), queue in {where}, kinds: {', '.join(jobs.kinds())}"
         + (f"; re-queued {requeued} job(s) left by a stopped worker" if requeued else "")
     )
-    consumer = HUEY.create_consumer(workers=threads, worker_type="thread", periodic=True, check_worker_health=True)
+    consumer = HUEY.create_consumer(
+        workers=threads, worker_type="thread", periodic=True, check_worker_health=True, max_delay=2.0
+    )
     consumer.run()

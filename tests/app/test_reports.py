@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from app_helpers import client_for, make_user
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
@@ -171,3 +172,50 @@ def test_viewers_read_but_do_not_send_and_scoped_members_see_their_departments_o
         reverse("report_new"), {"name": "All", "cadence": "monthly", "recipients": "a@example.com"}
     )
     assert response.status_code == 200 and not Report.objects.filter(name="All").exists()
+
+
+def test_goals_alerts_and_review_findings_are_in_the_pack(shop, monthly, smtp_server):
+    from headway.app.automation.models import Alert, AlertRule
+    from headway.app.strategy.models import Goal, Objective
+
+    aov = shop.kpis.get(kpi_id="aov")
+    objective = Objective.objects.create(
+        org=shop, title="Bigger baskets", period_start=date(2024, 7, 1), period_end=date(2025, 6, 30)
+    )
+    objective.kpis.add(aov)
+    goal = Goal.objects.create(
+        org=shop, objective=objective, kpi=aov, target=1_000_000.0, start=date(2024, 7, 1), deadline=date(2025, 6, 30)
+    )
+    rule = AlertRule.objects.create(org=shop, name="AOV low", kpi_id="aov", kind="threshold", params={})
+    Alert.objects.create(org=shop, rule=rule, fired_at=timezone.now(), message="AOV fell below €10")
+    pack = build_pack(shop)
+    sections = {s.title: s for s in pack.sections}
+    (goal_row,) = sections["Goals"].rows
+    goal.refresh_from_db()  # the section evaluated it: an impossible target is off track
+    assert goal_row[:2] == ["Bigger baskets", "Average order value"] and goal.status == "off_track"
+    assert goal_row[3] == goal.status_label == "Off track"
+    (alert_row,) = sections["Alerts in the last 31 days"].rows
+    assert alert_row[1] == "Average order value" and alert_row[3] == "firing" and alert_row[4] == "AOV fell below €10"
+    review = sections["Portfolio review"].rows
+    no_goal = [r for r in review if r[0] == "no goal"]
+    assert no_goal and "Average order value" not in " ".join(r[1] for r in no_goal)  # aov has a goal now
+
+    send_now(monthly)
+    (message,) = smtp_server.messages
+    assert "Bigger baskets" in message.get_body(("plain",)).get_content()
+    xlsx = next(p for p in message.walk() if p.get_content_type().endswith("spreadsheetml.sheet"))
+    book = load_workbook(io.BytesIO(xlsx.get_content()))
+    assert [c for c in next(book["Goals"].iter_rows(min_row=2, values_only=True))][:2] == list(goal_row[:2])
+
+
+def test_the_scheduler_tick_sends_a_due_pack_through_the_job_system(shop, monthly, smtp_server):
+    from headway.app.automation.jobs import tick
+    from headway.app.automation.models import Job
+
+    Report.objects.filter(pk=monthly.pk).update(next_due=timezone.now() - timedelta(minutes=1))
+    tick(timezone.now())
+    job = Job.objects.get(kind="reports.send_due")
+    assert job.status == "succeeded", job.error
+    assert len(smtp_server.messages) == 1
+    tick(timezone.now())  # nothing due any more: no second job, no second email
+    assert Job.objects.filter(kind="reports.send_due").count() == 1 and len(smtp_server.messages) == 1

@@ -9,6 +9,8 @@ from datetime import date
 
 import pytest
 from app_helpers import client_for
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from headway.app.kpis.refresh import open_engine
@@ -170,3 +172,15 @@ def test_a_target_expression_reads_other_kpis(client, shop, objective, engine_ao
     unknown = set_goal(client, shop, objective, kind="stay_above", target_expr="no_such_kpi * 2")
     assert "Not KPIs of this organisation: no_such_kpi" in unknown.content.decode()
     assert Goal.objects.count() == 1
+
+
+def test_goals_add_no_query_to_a_cached_scorecard(client, shop, objective):
+    set_goal(client, shop, objective, target="50")
+    owner = client_for(client, "owner")
+    owner.get(reverse("scorecard"))  # fills the cache (goal status read once, here)
+    with CaptureQueriesContext(connection) as queries:
+        page = owner.get(reverse("scorecard")).content.decode()
+    assert 'data-goal-status="' in page
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert len(sql) <= 5, sql
+    assert not [q for q in sql if 'FROM "strategy_' in q], "goal state only inside the one state query"

@@ -310,7 +310,7 @@ def import_records(
             rules=rules,
             progress=None,
             stage=lambda known: stage_records(con, records, info),
-            fingerprint=lambda: FileFacts(digest, "utf-8", False),
+            fingerprint=lambda: FileFacts(digest, "utf-8", None),
             source_name=source,
             decimal="point",
         )

@@ -106,28 +106,24 @@ class FileFacts(NamedTuple):
     """sha256 of the bytes."""
     encoding: str
     """utf-8, utf-8-sig, utf-16, cp1252 or latin-1."""
-    blank_lines: bool
-    """Whether an empty line occurs (DuckDB's reader skips those, which would shift row numbers)."""
+    newlines: int | None
+    """Line breaks in the file (None: not counted, e.g. UTF-16)."""
 
 
 def fingerprint_and_encoding(path: Path, progress: Progress | None = None, share: float = 0.0) -> FileFacts:
-    """One pass over the bytes: their fingerprint, their encoding, and whether there are blank lines."""
+    """One pass over the bytes: their fingerprint, their encoding, and how many line breaks they have."""
     size = max(path.stat().st_size, 1)
     digest = hashlib.sha256()
     decoder: codecs.IncrementalDecoder | None = codecs.getincrementaldecoder("utf-8")()
-    head = tail = b""
-    blank = False
-    done = 0
+    head = b""
+    newlines = done = 0
     with path.open("rb") as fh:
         while chunk := fh.read(CHUNK):
             if not head:
                 head = chunk[:4]
             digest.update(chunk)
-            if not blank:
-                block = tail + chunk
-                blank = b"\n\n" in block or b"\n\r\n" in block
-                tail = block[-2:]
-            if decoder is not None:
+            newlines += chunk.count(b"\n")
+            if decoder is not None and (not chunk.isascii() or decoder.getstate()[0]):
                 try:
                     decoder.decode(chunk)
                 except UnicodeDecodeError:
@@ -136,22 +132,22 @@ def fingerprint_and_encoding(path: Path, progress: Progress | None = None, share
             if progress is not None and share:
                 progress("checking the file", share * done / size)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return FileFacts(digest.hexdigest(), "utf-16", True)
+        return FileFacts(digest.hexdigest(), "utf-16", None)
     if decoder is not None:
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             decoder = None
     if decoder is not None:
-        return FileFacts(digest.hexdigest(), "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8", blank)
+        return FileFacts(digest.hexdigest(), "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8", newlines)
     # Not UTF-8: Windows-1252 (Excel's "CSV" on Western Windows) unless it has bytes cp1252 leaves undefined.
     try:
         with path.open("rb") as fh:
             while chunk := fh.read(CHUNK):
                 chunk.decode("cp1252")
-        return FileFacts(digest.hexdigest(), "cp1252", blank)
+        return FileFacts(digest.hexdigest(), "cp1252", newlines)
     except UnicodeDecodeError:
-        return FileFacts(digest.hexdigest(), "latin-1", blank)
+        return FileFacts(digest.hexdigest(), "latin-1", newlines)
 
 
 def fingerprint_bytes(data: bytes) -> str:
@@ -276,6 +272,17 @@ def _transcoded(path: Path, encoding: str) -> Path:
     return Path(name)
 
 
+def _has_blank_lines(path: Path) -> bool:
+    with path.open("rb") as fh:
+        tail = b""
+        while chunk := fh.read(CHUNK):
+            block = tail + chunk
+            if b"\n\n" in block or b"\n\r\n" in block:
+                return True
+            tail = block[-2:]
+    return False
+
+
 def _sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -287,7 +294,7 @@ def stage_csv(
     *,
     encoding: str,
     delimiter: str,
-    blank_lines: bool = True,
+    newlines: int | None = None,
 ) -> Staged:
     text = _sample_text(path, encoding)
     head = list(_csv_rows(text, delimiter, limit=HEADER_SEARCH))
@@ -299,8 +306,14 @@ def stage_csv(
     staged = Staged(columns, _with(source, header_row=header_at))
     utf8 = path if encoding in ("utf-8", "utf-8-sig") else _transcoded(path, encoding)
     try:
-        if header_at == 1 and not blank_lines and _stage_with_duckdb(con, utf8, len(columns), delimiter):
-            return staged
+        if header_at == 1 and _stage_with_duckdb(con, utf8, len(columns), delimiter):
+            # DuckDB's reader skips blank lines, which would shift row numbers. One record per line
+            # (the header included) means there were none; otherwise look for them.
+            records = con.execute("SELECT count(*) FROM _hw_file").fetchall()[0][0]
+            if newlines is not None and records in (newlines, newlines + 1):
+                return staged
+            if not _has_blank_lines(utf8):
+                return staged
         _stage_with_python(con, utf8, staged, delimiter, header_at)
         return staged
     finally:
@@ -321,7 +334,8 @@ def _stage_with_duckdb(con: duckdb.DuckDBPyConnection, path: Path, width: int, d
     # rowid is the insertion order, i.e. the record's position in the file; the header is row 1.
     cells = ", ".join(f"c{i}" for i in range(width))
     con.execute(
-        f"CREATE OR REPLACE TEMP VIEW _hw_rows AS SELECT rowid + 1 AS _row, {cells} FROM _hw_file WHERE rowid > 0"
+        f"CREATE OR REPLACE TEMP VIEW _hw_rows AS SELECT rowid + 1 AS _row, {cells} FROM _hw_file "
+        f"WHERE rowid > 0 AND coalesce({cells}, '') <> ''"  # a row of empty cells (";;;") is no data
     )
     return True
 
@@ -336,7 +350,7 @@ def _stage_with_python(
             reader = csv.reader(fh, delimiter=delimiter, quotechar='"', doublequote=True)
             try:
                 for number, cells in enumerate(reader, start=1):
-                    if number <= header_at or _blank(cells):
+                    if number <= header_at or all(c == "" for c in cells):
                         continue
                     if len(cells) > width and any(c.strip() for c in cells[width:]):
                         staged.ragged[number] = len(cells)
@@ -489,7 +503,7 @@ def stage_file(
     if not p.is_file():
         raise FileReadError(f"no file at {p}")
     fmt = file_format(p)
-    digest, detected, blank_lines = known or fingerprint_and_encoding(p, progress, 0.25)
+    digest, detected, newlines = known or fingerprint_and_encoding(p, progress, 0.25)
     source = SourceInfo(str(p), p.name, fmt, size=p.stat().st_size, fingerprint=digest)
     if fmt == "xlsx":
         return stage_xlsx(con, p, source, sheet)
@@ -497,10 +511,10 @@ def stage_file(
         return stage_parquet(con, p, source)
     enc = _python_encoding(encoding) if encoding else detected
     delim = delimiter or sniff_delimiter(_sample_text(p, enc))
-    # Blank lines were looked for in the bytes; in UTF-16 they look different, so the exact reader is used.
-    blank_lines = blank_lines or enc.startswith("utf-16")
     source = _with(source, encoding=enc, delimiter=delim)
-    return stage_csv(con, p, source, encoding=enc, delimiter=delim, blank_lines=blank_lines)
+    # Line breaks were counted in the bytes; in UTF-16 they look different, so they are not known.
+    newlines = None if enc.startswith("utf-16") else newlines
+    return stage_csv(con, p, source, encoding=enc, delimiter=delim, newlines=newlines)
 
 
 def _python_encoding(name: str) -> str:

@@ -24,7 +24,7 @@ import datetime as dt
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -98,6 +98,10 @@ class Cursor:
         if value < self.value:
             return False
         return not (value == self.value and str(record_id) in self.ids)
+
+    def has(self, record_id: Any, value: Any) -> bool:
+        """Whether this exact record (id at the cursor value) was already taken."""
+        return value is not None and value == self.value and str(record_id) in self.ids
 
     def advance(self, record_id: Any, value: Any) -> None:
         if value is None:
@@ -193,6 +197,33 @@ class Connector(ABC):
             close = getattr(streams, "close", None)  # a generator: stop it without fetching more
             if close is not None:
                 close()
+
+    def new_records(
+        self,
+        stream: str,
+        pages: Callable[[Cursor], Iterable[list[dict[str, Any]]]],
+        value_of: Callable[[Mapping[str, Any]], Any],
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The pages of ``stream``'s records that the last sync did not deliver; saves the new cursor at the end.
+
+        ``pages(cursor)`` fetches the records from ``cursor.value`` on (None: everything) with the
+        API's ``>=`` filter. The cursor is live: it advances as records are taken, so a fetcher
+        that must restart a query part-way can start again from ``cursor.value``. ``value_of``
+        gives a record's cursor value (comparable: a number or a UTC ISO string); ``record["id"]``
+        identifies it.
+        """
+        saved = self.cursor(stream)
+        cursor = Cursor(saved.value, set(saved.ids))
+        for records in pages(cursor):
+            new = []
+            for record in records:
+                value = value_of(record)
+                if saved.is_new(record["id"], value) and not cursor.has(record["id"], value):
+                    cursor.advance(record["id"], value)
+                    new.append(record)
+            if new:
+                yield new
+        self.save_cursor(stream, cursor)
 
     def cursor(self, stream: str) -> Cursor:
         saved = self._state.get(stream)

@@ -102,35 +102,32 @@ class HubSpotConnector(Connector):
         return {"Authorization": Secret(f"Bearer {self.secret('access_token')}")}
 
     def _search(self, kind: str, modified: str, properties: list[str]) -> Iterator[list[dict[str, Any]]]:
-        """Pages of records modified since the cursor, oldest first; updates and saves the cursor."""
-        saved = self.cursor(kind)
-        cursor = Cursor(saved.value, set(saved.ids))
-        since, after = saved.value, None
-        while True:
-            filters = [{"propertyName": modified, "operator": "GTE", "value": str(since)}] if since is not None else []
-            body: dict[str, Any] = {
-                "filterGroups": [{"filters": filters}] if filters else [],
-                "sorts": [{"propertyName": modified, "direction": "ASCENDING"}],
-                "properties": properties,
-                "limit": self.page_size,
-            }
-            if after is not None:
-                body["after"] = after
-            page = self.http.post(f"/crm/v3/objects/{kind}/search", body).body or {}
-            new = []
-            for record in page.get("results") or []:
-                stamp = _ms((record.get("properties") or {}).get(modified) or record.get("updatedAt"))
-                if saved.is_new(record["id"], stamp) and cursor.is_new(record["id"], stamp):
-                    cursor.advance(record["id"], stamp)
-                    new.append(record)
-            if new:
-                yield new
-            after = ((page.get("paging") or {}).get("next") or {}).get("after")
-            if after is None:
-                break
-            if int(after) >= SEARCH_LIMIT:  # restart the search where it got to
-                since, after = cursor.value, None
-        self.save_cursor(kind, cursor)
+        """Pages of records modified since the last sync, oldest first (the cursor is saved at the end)."""
+
+        def pages(cursor: Cursor) -> Iterator[list[dict[str, Any]]]:
+            since, after = cursor.value, None
+            while True:
+                filters = [{"propertyName": modified, "operator": "GTE", "value": str(since)}]
+                body: dict[str, Any] = {
+                    "filterGroups": [{"filters": filters}] if since is not None else [],
+                    "sorts": [{"propertyName": modified, "direction": "ASCENDING"}],
+                    "properties": properties,
+                    "limit": self.page_size,
+                }
+                if after is not None:
+                    body["after"] = after
+                page = self.http.post(f"/crm/v3/objects/{kind}/search", body).body or {}
+                yield page.get("results") or []
+                after = ((page.get("paging") or {}).get("next") or {}).get("after")
+                if after is None:
+                    return
+                if int(after) >= SEARCH_LIMIT:  # restart the search where the live cursor got to
+                    since, after = cursor.value, None
+
+        def value_of(record: Mapping[str, Any]) -> int | None:
+            return _ms((record.get("properties") or {}).get(modified) or record.get("updatedAt"))
+
+        return self.new_records(kind, pages, value_of)
 
     def _contacts_of(self, deal_ids: list[str]) -> dict[str, str]:
         body = {"inputs": [{"id": i} for i in deal_ids]}

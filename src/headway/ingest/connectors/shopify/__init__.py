@@ -145,20 +145,12 @@ class ShopifyConnector(Connector):
     def _incremental(
         self, resource: str, params: dict[str, Any], rows: Callable[[list[dict[str, Any]]], Iterator[Batch]]
     ) -> Iterator[Batch]:
-        saved = self.cursor(resource)
-        cursor = Cursor(saved.value, set(saved.ids))
-        if saved.value is not None:
-            params = {**params, "updated_at_min": saved.value}
-        for records in self._pages(resource, params):
-            new = []
-            for record in records:
-                stamp = _utc(record.get("updated_at"))
-                if saved.is_new(record["id"], stamp):
-                    cursor.advance(record["id"], stamp)
-                    new.append(record)
-            if new:
-                yield from rows(new)
-        self.save_cursor(resource, cursor)
+        def pages(cursor: Cursor) -> Iterator[list[dict[str, Any]]]:
+            since = {"updated_at_min": cursor.value} if cursor.value is not None else {}
+            return self._pages(resource, {**params, **since})
+
+        for records in self.new_records(resource, pages, lambda record: _utc(record.get("updated_at"))):
+            yield from rows(records)
 
     def _order_batches(self, orders: list[dict[str, Any]]) -> Iterator[Batch]:
         yield batch("orders", [order_row(o) for o in orders], "orders")

@@ -107,20 +107,13 @@ class StripeConnector(Connector):
             after = records[-1]["id"]
 
     def _incremental(self, stream: str, path: str, dataset: str, mapper: Any) -> Iterator[Batch]:
-        saved = self.cursor(stream)
-        cursor = Cursor(saved.value, set(saved.ids))
-        params = {"created[gte]": saved.value} if saved.value is not None else {}
-        for records in self._pages(path, params):
-            rows = []
-            for record in records:
-                if saved.is_new(record["id"], record["created"]):
-                    cursor.advance(record["id"], record["created"])
-                    row = mapper(record)
-                    if row is not None:
-                        rows.append(row)
+        def pages(cursor: Cursor) -> Iterator[list[dict[str, Any]]]:
+            return self._pages(path, {"created[gte]": cursor.value} if cursor.value is not None else {})
+
+        for records in self.new_records(stream, pages, lambda record: record["created"]):
+            rows = [row for row in map(mapper, records) if row is not None]
             if rows:
                 yield batch(dataset, rows, stream)
-        self.save_cursor(stream, cursor)
 
     def streams(self) -> Iterator[Batch]:
         yield from self._incremental("customers", "/v1/customers", "customers", customer_row)

@@ -11,6 +11,7 @@ from app_helpers import client_for, make_user
 from django.urls import reverse
 
 from headway.app.accounts.models import Department, Member, Role
+from headway.app.accounts.onboarding import create_org
 from headway.app.kpis.models import KpiDefinition, SeriesPoint
 from headway.app.strategy.models import Goal, KpiView, ManualValue, Objective, Relationship
 
@@ -239,3 +240,11 @@ def test_manual_entry_is_for_manual_kpis_and_editors_of_their_department(client,
     assert client_for(client, "viewer").post(url, {"period": "2024-12-01", "value": "1"}).status_code == 403
     assert client_for(client, "marketer").get(url).status_code == 404, "not in the marketer's departments"
     assert not ManualValue.objects.exists()
+
+
+def test_an_org_without_a_template_is_told_to_write_its_own_objectives(client, db):
+    create_org("Blank", make_user("solo"))
+    response = client_for(client, "solo").post(reverse("objectives_from_template"), follow=True)
+    assert "not made from a business template" in response.content.decode()
+    assert not Objective.objects.exists()
+    assert "Start from the" not in response.content.decode(), "no template offer on the empty page"

@@ -260,6 +260,9 @@ def objectives_from_template(request: HttpRequest) -> HttpResponse:
     org = request.org  # type: ignore[attr-defined]
     member = request.member  # type: ignore[attr-defined]
     require_department(member, None, "company objectives")
+    if not _template_name(org.template):
+        messages.error(request, "This organisation was not made from a business template: write your objectives here.")
+        return redirect("objectives")
     template = get_template(org.template)
     departments = {d.name: d for d in Department.objects.filter(org=org)}
     # The template's root department is the company itself: its objectives are company objectives.

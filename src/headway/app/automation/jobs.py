@@ -220,9 +220,12 @@ def _heartbeat(job_id: int, key: str | None) -> Callable[[], None]:
         try:
             while not done.wait(every):
                 until = timezone.now() + _lease()
-                Job.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(lease_until=until)
-                if key:
-                    JobLock.objects.filter(key=key, job_id=job_id).update(lease_until=until)
+                try:
+                    Job.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(lease_until=until)
+                    if key:
+                        JobLock.objects.filter(key=key, job_id=job_id).update(lease_until=until)
+                except Exception:  # a busy database now and then must not end the renewals
+                    log.warning("could not renew the lease of job %s; trying again", job_id, exc_info=True)
         finally:
             close_old_connections()
 

@@ -138,7 +138,7 @@ def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
 
 def _raw_table(con: duckdb.DuckDBPyConnection, staged: Staged, found: Detection) -> RawTable:
     cells = ", ".join(staged.cells)
-    preview = con.execute(f"SELECT {cells} FROM _hw_rows ORDER BY _row LIMIT {PREVIEW_ROWS}").fetchall()
+    preview = con.execute(f"SELECT {cells} FROM _hw_rows LIMIT {PREVIEW_ROWS}").fetchall()  # in file order
     total = con.execute("SELECT count(*) FROM _hw_rows").fetchone()
     return RawTable(
         columns=staged.columns,

@@ -292,3 +292,14 @@ def test_unreadable_files_are_clear_errors(tmp_path, name, content, message):
 def test_bad_options_are_clear_errors(tmp_path, options, message):
     with pytest.raises(files.MappingError, match=message):
         files.import_file(tmp_path / "wh.duckdb", _orders(tmp_path / "o.csv", [A]), **options)
+
+
+def test_a_column_the_mapping_does_not_name_is_kept_without_taking_a_field_name(tmp_path):
+    wh = tmp_path / "wh.duckdb"
+    path = _csv(tmp_path / "o.csv", "Nr,Wer,Wann,Wieviel,Status\nA,C1,2024-01-01,5,irgendwas\n")
+    mapping = files.Mapping(
+        "orders", {"Nr": "order_id", "Wer": "customer_id", "Wann": "ordered_at", "Wieviel": "total_amount"}
+    )
+    result = files.import_file(wh, path, dataset="orders", mapping=mapping)
+    assert (result.loaded, result.rejected) == (1, 0)  # "irgendwas" is not checked against the status values
+    assert _query(wh, "SELECT status_2 FROM orders") == [("irgendwas",)]

@@ -202,6 +202,7 @@ def _targets(
         )
     targets: list[Target] = []
     taken = {t for c, t in mapping.columns.items() if t is not None and c in present}
+    taken |= {f.name for f in (canonical.fields if canonical else ())}
     for i, column in enumerate(staged.columns):
         if column in mapping.columns:
             name = mapping.columns[column]

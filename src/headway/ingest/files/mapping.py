@@ -480,7 +480,8 @@ def propose_mapping(table: RawTable, dataset_type: str | None = None) -> Mapping
     if dataset_type is not None:
         chosen, confidence, _ = _assign(table, CANONICAL[dataset_type])
     columns: dict[str, str | None] = {}
-    taken = set(chosen.values())
+    # An extra column never takes a field's name: it would be validated as that field.
+    taken = set(chosen.values()) | {f.name for f in (CANONICAL[dataset_type].fields if dataset_type else ())}
     for column in table.columns:
         if column in chosen:
             columns[column] = chosen[column]

@@ -39,9 +39,8 @@ def _mapping_to_use(
             fail(f"mapping file not found: {mapping_file}")
         mapping = Mapping.from_yaml(mapping_file.read_text(encoding="utf-8"), where=str(mapping_file))
         return mapping, f"from {mapping_file}"
-    saved = files.saved_mapping(warehouse, dataset)
-    fits = saved is not None and all(c in table.columns for c, t in saved.columns.items() if t is not None)
-    if saved is not None and fits and (dataset_type is None or saved.dataset_type == dataset_type):
+    saved = files.saved_mapping(warehouse, dataset, table, dataset_type)
+    if saved is not None:
         return saved, f"saved by the last import into {dataset}"
     return files.propose_mapping(table, dataset_type), "proposed from the column names and values"
 
@@ -52,7 +51,7 @@ def _preview(table: RawTable) -> Table:
         out.add_column(escape(column), overflow="fold")
     for row in table.preview[:PREVIEW]:
         out.add_row(*("" if v is None else escape(v) for v in row))
-    out.caption = f"{table.sample_rows:,} data rows" + (
+    out.caption = f"{table.rows:,} data rows" + (
         f" · delimiter {table.source.delimiter!r} · {table.source.encoding}" if table.source.format == "csv" else ""
     )
     return out

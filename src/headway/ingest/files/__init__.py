@@ -13,7 +13,7 @@ The interface the web app, the push API and the CLI call::
     result = files.import_records(warehouse_path, records, dataset="orders", dataset_type="orders", mode="append")
     files.quarantine(warehouse_path, dataset=None, import_id=None)             # DataFrame of rejected rows
     files.imports(warehouse_path, dataset=None)                                # DataFrame: the import ledger
-    files.saved_mapping(warehouse_path, dataset)                               # the mapping last used, or None
+    files.saved_mapping(warehouse_path, dataset, table=None, dataset_type=None)  # the mapping to reuse, or None
 
 ``ImportResult`` has ``read``, ``loaded`` (= ``inserted`` + ``updated``), ``rejected``,
 ``skipped`` (repeated header and totals rows), ``reasons`` (Counter of ``"column: reason"``),
@@ -40,18 +40,24 @@ from headway.ingest.files.importer import (
     imports,
     quarantine,
     read_file,
+    reusable,
 )
 from headway.ingest.files.mapping import Mapping, MappingError, propose_mapping
 from headway.ingest.files.reading import DetectedType, FileReadError, IngestError, RawTable, SourceInfo
 from headway.ingest.files.validate import Rules
 
 
-def saved_mapping(warehouse: str | Path, dataset: str) -> Mapping | None:
-    """The mapping the dataset's last import used, or None."""
+def saved_mapping(
+    warehouse: str | Path, dataset: str, table: RawTable | None = None, dataset_type: str | None = None
+) -> Mapping | None:
+    """The mapping the dataset's last import used, or None. With ``table``: only if it fits that file
+    (every mapped column present) and ``dataset_type`` (if given), with the file's new columns added
+    as proposed — what ``import_file`` would use."""
     if not Path(warehouse).exists():
         return None
     with _connection(warehouse) as con:
-        return ledger.saved_mapping(con, dataset)
+        saved = ledger.saved_mapping(con, dataset)
+    return saved if table is None else reusable(saved, table, dataset_type)
 
 
 __all__ = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -147,7 +147,7 @@ def _raw_table(con: duckdb.DuckDBPyConnection, staged: Staged, found: Detection)
         source=staged.source,
         decimal=found.decimal,
         date_order=found.date_order,
-        sample_rows=int(total[0]) if total else 0,
+        rows=int(total[0]) if total else 0,
     )
 
 
@@ -327,8 +327,8 @@ def _import(
     key: Sequence[str] | None,
     rules: Rules | None,
     progress: Progress | None,
-    stage: Any,
-    fingerprint: Any,
+    stage: Callable[[FileFacts], Staged],
+    fingerprint: Callable[[], FileFacts | None],
     source_name: str,
     decimal: str | None = None,
 ) -> ImportResult:
@@ -360,12 +360,9 @@ def _import(
             progress("reading", 0.45)
         found = detect(con, staged, decimal=decimal)
         if mapping is None:
-            saved = ledger.saved_mapping(con, dataset)
-            usable = saved is not None and all(c in staged.columns for c, t in saved.columns.items() if t is not None)
-            if saved is not None and usable and (dataset_type is None or saved.dataset_type == dataset_type):
-                mapping = saved
-            else:
-                mapping = propose_mapping(_raw_table(con, staged, found), dataset_type)
+            table = _raw_table(con, staged, found)
+            mapping = reusable(ledger.saved_mapping(con, dataset), table, dataset_type)
+            mapping = mapping or propose_mapping(table, dataset_type)
         elif dataset_type is not None and mapping.dataset_type != dataset_type:
             mapping = replace(mapping, dataset_type=dataset_type)
         canonical = mapping.canonical
@@ -391,6 +388,31 @@ def _import(
         return result
     finally:
         _drop_temp(con)
+
+
+def reusable(saved: Mapping | None, table: RawTable, dataset_type: str | None) -> Mapping | None:
+    """A dataset's saved mapping if it fits a new file (every mapped column present, the same type),
+    with the file's new columns added as the proposal maps them."""
+    if saved is None or (dataset_type is not None and saved.dataset_type != dataset_type):
+        return None
+    if not all(c in table.columns for c, t in saved.columns.items() if t is not None):
+        return None
+    new = [c for c in table.columns if c not in saved.columns]
+    if not new:
+        return saved
+    proposal = propose_mapping(table, saved.dataset_type)
+    columns, confidence = dict(saved.columns), dict(saved.confidence)
+    used = {t for t in columns.values() if t is not None}
+    for column in new:
+        target = proposal.columns[column]
+        if target is not None and target in used:
+            base, n = target, 2
+            while target in used:
+                target, n = f"{base}_{n}", n + 1
+        columns[column] = target
+        confidence[column] = proposal.confidence.get(column, 0.0)
+        used.add(target or "")
+    return replace(saved, columns=columns, confidence=confidence)
 
 
 def _validate(con: duckdb.DuckDBPyConnection, sql: Statements) -> None:

@@ -18,12 +18,13 @@ import datetime as dt
 import hashlib
 import io
 import itertools
+import json
 import os
 import re
 import tempfile
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -94,8 +95,8 @@ class RawTable:
     """Decimal separator the numbers use: ``point`` or ``comma``."""
     date_order: str = "dmy"
     """Order of day and month in dates such as 03/04/2024: ``dmy`` or ``mdy``."""
-    sample_rows: int = 0
-    options: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    rows: int = 0
+    """Data rows in the file."""
 
 
 # --- bytes: encoding and fingerprint ---------------------------------------------------------------
@@ -376,16 +377,6 @@ def _cell_text(value: Any) -> str | None:
     return text if text.strip() else None
 
 
-def xlsx_sheets(path: Path) -> tuple[str, ...]:
-    import openpyxl
-
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    try:
-        return tuple(wb.sheetnames)
-    finally:
-        wb.close()
-
-
 def stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path, source: SourceInfo, sheet: str | None) -> Staged:
     import openpyxl
 
@@ -459,15 +450,11 @@ def stage_records(con: duckdb.DuckDBPyConnection, records: Sequence[dict[str, An
 
 def _record_text(value: Any) -> str | None:
     if isinstance(value, dict | list):
-        import json
-
         return json.dumps(value, ensure_ascii=False)
     return _cell_text(value)
 
 
 def _with(source: SourceInfo, **changes: Any) -> SourceInfo:
-    from dataclasses import replace
-
     return replace(source, **changes)
 
 

@@ -212,7 +212,9 @@ def import_status(request: HttpRequest, import_id: int) -> HttpResponse:
 
 
 def _summary(request: HttpRequest, run: ImportRun) -> dict[str, Any]:
-    if run.status != ImportStatus.SUCCEEDED or not run.rejected or run.warehouse_import_id is None:
+    shown = run.status == ImportStatus.SUCCEEDED and run.rejected and run.warehouse_import_id is not None
+    # A connector's sync loads several datasets: its rejected rows are counted by reason only.
+    if not shown or run.source.kind == SourceKind.SAAS:
         return {"quarantine": [], "quarantine_more": 0}
     frame = _quarantine(request, run)
     rows = frame.head(QUARANTINE_SHOWN).to_dict("records")

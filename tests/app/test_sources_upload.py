@@ -232,3 +232,25 @@ def test_a_viewer_sees_imports_but_cannot_upload(client, fresh):
     assert viewer.get(reverse("upload")).status_code == 403
     assert upload(viewer).status_code == 403
     assert ImportRun.objects.count() == 1
+
+
+def test_a_parquet_file_is_imported(client, fresh, tmp_path):
+    frame = pd.DataFrame(
+        {
+            "order_id": ["Q1", "Q2", "Q3"],
+            "customer_id": ["C1", "C2", "C1"],
+            "ordered_at": pd.to_datetime(["2024-07-01", "2024-07-15", "2024-08-01"]),
+            "total_amount": [12.5, 7.5, 40.0],
+            "status": ["delivered"] * 3,
+        }
+    )
+    path = tmp_path / "orders.parquet"
+    frame.to_parquet(path)
+    c = client_for(client, "boss")
+    c.post(reverse("upload"), {"file": SimpleUploadedFile("orders.parquet", path.read_bytes())})
+    run = ImportRun.objects.get(org=fresh)
+    confirm_proposal(c, run.pk)
+    run.refresh_from_db()
+    assert (run.read, run.loaded, run.rejected) == (3, 3, 0)
+    expected = frame.groupby(frame.ordered_at.dt.strftime("%Y-%m")).total_amount.sum().to_dict()
+    assert monthly_revenue(fresh) == pytest.approx(expected)

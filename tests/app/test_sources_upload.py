@@ -254,3 +254,12 @@ def test_a_parquet_file_is_imported(client, fresh, tmp_path):
     assert (run.read, run.loaded, run.rejected) == (3, 3, 0)
     expected = frame.groupby(frame.ordered_at.dt.strftime("%Y-%m")).total_amount.sum().to_dict()
     assert monthly_revenue(fresh) == pytest.approx(expected)
+
+
+def test_a_file_over_the_upload_limit_is_refused_with_the_limit_named(client, fresh, settings):
+    settings.HEADWAY_MAX_UPLOAD_MB = 1
+    big = "Order ID,Total\n" + "X,1.0\n" * 200_000  # about 1.2 MB
+    response = upload(client_for(client, "boss"), big, "big.csv")
+    assert response.status_code == 200
+    assert "HEADWAY_MAX_UPLOAD_MB" in response.content.decode() and "1 MB" in response.content.decode()
+    assert not ImportRun.objects.exists()

@@ -23,6 +23,8 @@ if not SECRET_KEY:
     SECRET_KEY = _key_file.read_text().strip()
 # Encrypts stored source credentials (SQL passwords, API keys); defaults to the secret key.
 HEADWAY_ENCRYPTION_KEY = env_str("HEADWAY_ENCRYPTION_KEY", "") or SECRET_KEY
+# Largest file the upload wizard accepts.
+HEADWAY_MAX_UPLOAD_MB = env_int("HEADWAY_MAX_UPLOAD_MB", 200, minimum=1)
 
 ALLOWED_HOSTS = env_list("HEADWAY_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("HEADWAY_CSRF_TRUSTED_ORIGINS", [])

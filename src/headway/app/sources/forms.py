@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 
 from headway.app.sources import credentials
 from headway.app.sources.models import ImportMode, Schedule, Source
@@ -42,6 +43,12 @@ class UploadForm(forms.Form):
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
+        limit = settings.HEADWAY_MAX_UPLOAD_MB
+        if upload.size > limit * 1024 * 1024:
+            raise forms.ValidationError(
+                f"{upload.name} is {upload.size / 1024 / 1024:.1f} MB; files up to {limit} MB are accepted "
+                "(HEADWAY_MAX_UPLOAD_MB), or load big tables from a database source"
+            )
         if not upload.name.lower().endswith(UPLOAD_SUFFIXES):
             raise forms.ValidationError(f"{upload.name}: not a file Headway reads; upload {', '.join(UPLOAD_SUFFIXES)}")
         return upload

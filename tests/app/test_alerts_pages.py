@@ -11,8 +11,17 @@ from django.urls import reverse
 from django.utils import timezone
 
 from headway.app.accounts.models import Department, Member, Role
+from headway.app.accounts.onboarding import create_org
 from headway.app.automation.models import Alert, AlertRule, Channel, Delivery, DeliveryStatus, Job, JobStatus
 from headway.app.kpis.models import KpiDefinition
+
+
+@pytest.fixture
+def shop(db):
+    """Shop with its template's KPIs and departments, an owner and a viewer; no data (these pages need none)."""
+    org = create_org("Shop", make_user("owner"), "ecommerce")
+    Member.objects.create(user=make_user("viewer"), org=org, role=Role.VIEWER)
+    return org
 
 
 @pytest.fixture

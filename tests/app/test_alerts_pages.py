@@ -148,6 +148,14 @@ def test_a_webhook_secret_is_shown_once_and_channels_are_for_admins(client, shop
     assert len(channel.secret) == 64 and channel.secret in r.content.decode()
     assert channel.secret not in owner.get(reverse("channels")).content.decode()
     assert channel.secret not in owner.get(reverse("channel_edit", args=[channel.pk])).content.decode()
+    slack = "https://hooks.slack.test/services/T0/B0/tok3nSECRET"
+    owner.post(reverse("channel_new"), {"name": "Slack", "kind": "slack", "url": slack, "enabled": "on"})
+    made = Channel.objects.get(name="Slack")
+    assert "tok3nSECRET" not in owner.get(reverse("channels")).content.decode()
+    assert "tok3nSECRET" not in owner.get(reverse("channel_edit", args=[made.pk])).content.decode()
+    owner.post(reverse("channel_edit", args=[made.pk]), {"name": "Team Slack", "url": "", "enabled": "on"})
+    made.refresh_from_db()
+    assert (made.name, made.config["url"]) == ("Team Slack", slack)  # an empty URL keeps the stored one
     bad = owner.post(reverse("channel_new"), {"name": "x", "kind": "slack", "url": "ftp://nope"})
     assert bad.context["form"].errors["url"] == ["Enter a full http:// or https:// URL."]
     bad = owner.post(reverse("channel_new"), {"name": "y", "kind": "email", "addresses": "a@b.test, nope"})

@@ -113,16 +113,19 @@ class ChannelForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["kind"].disabled = True
-            self.initial["url"] = self.instance.config.get("url", "")
+            if self.instance.config.get("url"):
+                # Webhook URLs carry tokens: never shown again, kept when the field is left empty.
+                self.fields[
+                    "url"
+                ].help_text = f"Leave empty to keep the current URL (…{self.instance.config['url'][-4:]})"
             self.initial["addresses"] = ", ".join(self.instance.config.get("addresses", []))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         kind = data.get("kind")
         if kind in ChannelKind.values:
-            config, errors = transport_class(kind).clean_config(
-                {"url": data.get("url", ""), "addresses": data.get("addresses", "")}
-            )
+            url = data.get("url") or (self.instance.config.get("url", "") if self.instance.pk else "")
+            config, errors = transport_class(kind).clean_config({"url": url, "addresses": data.get("addresses", "")})
             for field, message in errors.items():
                 self.add_error(field, message)
             data["config"] = config

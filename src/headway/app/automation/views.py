@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlparse
 
 from django.contrib import messages
 from django.db.models import Q, QuerySet
@@ -143,7 +144,9 @@ def rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
 @member_required(Role.ADMIN)
 @require_safe
 def channel_list(request: HttpRequest) -> HttpResponse:
-    channels = Channel.objects.filter(org=request.org)  # type: ignore[attr-defined]
+    channels = list(Channel.objects.filter(org=request.org))  # type: ignore[attr-defined]
+    for c in channels:
+        c.host = urlparse(c.config.get("url", "")).hostname or ""  # the host only: webhook URLs carry tokens
     return render(request, "automation/channels.html", {"channels": channels})
 
 

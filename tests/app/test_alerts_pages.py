@@ -194,3 +194,23 @@ def test_delivery_log_and_jobs_pages_show_status_errors_and_last_success(client,
     assert "alerts.evaluate" not in jobs_page  # nothing ran for it
     assert "kpis.refresh" in jobs_page
     assert client_for(client, "viewer").get(reverse("jobs")).status_code == 403
+
+
+def test_a_leading_rule_takes_its_driver_and_lag_from_the_strategy_map(client, shop):
+    from headway.app.strategy.models import Relationship
+
+    source = KpiDefinition.objects.get(org=shop, kpi_id="aov")
+    target = KpiDefinition.objects.filter(org=shop).exclude(pk=source.pk).first()
+    Relationship.objects.create(org=shop, source=source, target=target, kind="drives", lag=2)
+    data = {"name": "Early warning", "kpi_id": target.kpi_id, "grain": "month", "kind": "leading"}
+    r = client_for(client, "owner").post(
+        reverse("alert_rule_new"), {**data, "severity": "warning", "cooldown_minutes": "60", "threshold": "100"}
+    )
+    assert r.status_code == 302, r.context["form"].errors
+    assert AlertRule.objects.get().params == {
+        "driver": "aov",
+        "threshold": 100.0,
+        "beta": 1.0,
+        "lag": 2.0,
+        "direction": "below",
+    }

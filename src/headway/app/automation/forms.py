@@ -24,7 +24,7 @@ PARAM_HELP = {
     "status": "at_risk or off_track",
     "below": "Probability of success in %, e.g. 40",
     "hours": "Hours without new data",
-    "driver": "The leading KPI (id) that drives this one",
+    "driver": "The leading KPI (id) that drives this one; empty: the strategy map's driver of this KPI",
     "beta": "How strongly this KPI follows the driver (1 = one for one)",
     "lag": "Periods between a move of the driver and the result",
 }
@@ -76,7 +76,10 @@ class AlertRuleForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        params, errors = clean_params(data.get("kind", ""), {n: data.get(n) for n in PARAM_FIELDS})
+        raw = {n: data.get(n) for n in PARAM_FIELDS}
+        if data.get("kind") == RuleKind.LEADING and not raw.get("driver"):
+            raw.update(self._drives(data.get("kpi_id", ""), raw))
+        params, errors = clean_params(data.get("kind", ""), raw)
         for field, message in errors.items():
             self.add_error(field if field in self.fields else None, message)
         if params.get("driver") and params["driver"] == data.get("kpi_id"):
@@ -87,6 +90,19 @@ class AlertRuleForm(forms.ModelForm):
             self.add_error("dimension", "Say which dimension the value belongs to.")
         data["params"] = params
         return data
+
+    def _drives(self, kpi_id: str, raw: dict[str, Any]) -> dict[str, Any]:
+        """The driver and lag from the strategy map's `drives` relationship into this KPI, if there is one."""
+        from headway.app.strategy.models import Relationship, RelationshipKind
+
+        link = (
+            Relationship.objects.filter(org=self.instance.org, kind=RelationshipKind.DRIVES, target__kpi_id=kpi_id)
+            .select_related("source")
+            .first()
+        )
+        if link is None:
+            return {}
+        return {"driver": link.source.kpi_id, "lag": raw.get("lag") or link.lag}
 
     def save(self, commit: bool = True) -> AlertRule:
         rule: AlertRule = super().save(commit=False)

@@ -207,3 +207,18 @@ def test_inbox_channel_and_no_repeat_while_firing(shop):
     run_alerts(shop)  # clears: one resolved message
     titles = list(InboxMessage.objects.filter(admins_only=False).order_by("pk").values_list("title", flat=True))
     assert titles == ["[Critical] AOV above plan", "[Resolved] AOV above plan"]
+
+
+def test_a_delivery_claimed_by_another_worker_is_not_sent_again(shop, receiver_factory):
+    receiver = receiver_factory([])
+    channel = Channel.objects.create(org=shop, kind="webhook", name="Ops", config={"url": receiver.url}, secret="k")
+    firing_rule(shop, channel)
+    assert evaluate_org(shop)
+    assert dispatch_due(shop) == 1
+    assert dispatch_due(shop) == 0  # the notification was claimed: no second delivery row
+    Delivery.objects.update(status=DeliveryStatus.SENDING)  # what another worker's claim leaves
+    assert send_pending(shop) == 0
+    assert receiver.requests == []
+    Delivery.objects.update(status=DeliveryStatus.PENDING)
+    assert send_pending(shop) == 1 and send_pending(shop) == 0
+    assert len(receiver.requests) == 1

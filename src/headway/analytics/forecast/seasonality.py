@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import f as f_dist
 
 
 def is_seasonal(y: np.ndarray, season_length: int) -> bool:
-    """True when the autocorrelation at lag ``season_length`` is significant at 90%
-    (from three seasons on; with fewer than four, see also ``_seasonal_short``)."""
+    """True when the autocorrelation at lag ``season_length`` is significant at 90% (the classical M3/M4
+    test), or when the detrended values differ by position in the season (one-way ANOVA at 99%): the ACF
+    limit is so wide on short or trending series that even a clean sine can fail it."""
     n = len(y)
     m = season_length
     if m < 2 or n < 2 * m + 1:
         return False
-    if n < 3 * m:
-        return _seasonal_short(y, m)
-    return _acf_significant(y, m) or (n < 4 * m and _seasonal_short(y, m))
+    return _acf_significant(y, m) or _anova_significant(y, m)
 
 
 def _acf_significant(y: np.ndarray, m: int) -> bool:
@@ -28,13 +28,26 @@ def _acf_significant(y: np.ndarray, m: int) -> bool:
     return bool(abs(acf[-1]) > limit)
 
 
-def _seasonal_short(y: np.ndarray, m: int) -> bool:
-    """Under four seasons the ACF limit is so wide that even a clean sine can fail it, so there it is
-    enough that last season's value predicts clearly better than last period's (mean absolute error
-    under 80%; white noise gives about 100%)."""
-    seasonal_error = np.mean(np.abs(y[m:] - y[:-m]))
-    step_error = np.mean(np.abs(y[m:] - y[m - 1 : -1]))
-    return bool(seasonal_error < 0.8 * step_error)
+def _anova_significant(y: np.ndarray, m: int, alpha: float = 0.01) -> bool:
+    detrended, position = _detrended(y, m, multiplicative=False)
+    groups = [detrended[position == k] for k in range(m)]
+    within_dof = len(detrended) - m
+    within = sum(float(((g - g.mean()) ** 2).sum()) for g in groups)
+    if within_dof < 1 or within == 0:
+        return False
+    between = sum(len(g) * (g.mean() - detrended.mean()) ** 2 for g in groups)
+    statistic = (between / (m - 1)) / (within / within_dof)
+    return bool(statistic > f_dist.ppf(1 - alpha, m - 1, within_dof))
+
+
+def _detrended(y: np.ndarray, m: int, multiplicative: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The series divided by (or minus) its centred moving average, and each value's position in the season."""
+    weights = np.r_[0.5, np.ones(m - 1), 0.5] / m if m % 2 == 0 else np.ones(m) / m
+    trend = np.convolve(y, weights, mode="valid")
+    offset = (len(weights) - 1) // 2
+    observed = y[offset : offset + len(trend)]
+    detrended = observed / trend if multiplicative else observed - trend
+    return detrended, (np.arange(len(detrended)) + offset) % m
 
 
 def seasonal_indices(y: np.ndarray, season_length: int, multiplicative: bool) -> np.ndarray:
@@ -43,12 +56,7 @@ def seasonal_indices(y: np.ndarray, season_length: int, multiplicative: bool) ->
     Multiplicative indices average to 1, additive ones to 0.
     """
     m = season_length
-    weights = np.r_[0.5, np.ones(m - 1), 0.5] / m if m % 2 == 0 else np.ones(m) / m
-    trend = np.convolve(y, weights, mode="valid")
-    offset = (len(weights) - 1) // 2
-    observed = y[offset : offset + len(trend)]
-    detrended = observed / trend if multiplicative else observed - trend
-    position = (np.arange(len(detrended)) + offset) % m
+    detrended, position = _detrended(y, m, multiplicative)
     idx = np.array([detrended[position == k].mean() for k in range(m)])
     return idx / idx.mean() if multiplicative else idx - idx.mean()
 

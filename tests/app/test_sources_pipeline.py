@@ -252,3 +252,31 @@ def test_scheduled_refresh_picks_only_due_sources(fresh):
     # They ran (and failed: no credentials stored), so none is due again within the hour.
     half_an_hour_later = datetime.now(UTC) + timedelta(minutes=30)
     assert not set(due_sources(half_an_hour_later).values_list("pk", flat=True)) & due
+
+
+def test_the_schedulers_tick_pulls_a_due_source_as_a_job(fresh, tmp_path):
+    from headway.app.automation import jobs
+    from headway.app.automation.models import Job
+
+    db_path = tmp_path / "shop.db"
+    with sqlite3.connect(db_path) as con:
+        ORDERS.to_sql("sales", con, index=False)
+    source = Source.objects.create(
+        org=fresh,
+        name="Nightly",
+        kind=SourceKind.SQL,
+        schedule=Schedule.DAILY,
+        dataset="orders",
+        dataset_type="orders",
+        mode="replace",
+        config={"table": "sales"},
+    )
+    credentials.store(source, {"url": f"sqlite:///{db_path}"})
+    source.save()
+    map_orders(source)
+    jobs.tick()
+    job = Job.objects.get(kind="sources.refresh", org=fresh)
+    assert job.status == "succeeded"
+    assert monthly_revenue(fresh) == pytest.approx(expected_revenue(ORDERS))
+    jobs.tick()  # not due again the same day
+    assert Job.objects.filter(kind="sources.refresh").count() == 1

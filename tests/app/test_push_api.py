@@ -196,3 +196,18 @@ def test_the_token_page_shows_a_new_token_once_and_stores_only_its_hash(client, 
     assert post(client, rows_url(), ROWS[:1], plain).status_code == 200
     stored.refresh_from_db()
     assert stored.last_used_at is not None
+
+
+def test_a_push_while_the_warehouse_is_held_read_only_answers_503_and_loses_nothing(client, two_orgs):
+    pusher, _ = two_orgs
+    _, token = ApiToken.issue(pusher, "script")
+    assert post(client, rows_url(), ROWS[:1], token).status_code == 200
+    reader = duckdb.connect(str(pusher.warehouse_path()), read_only=True)  # as a refresh thread would
+    try:
+        busy = post(client, rows_url(), ROWS[1:2], token)
+    finally:
+        reader.close()
+    assert busy.status_code == 503 and "retry" in busy.json()["errors"][0]["message"]
+    assert warehouse_rows(pusher) == [("P1", 120.0)]
+    assert post(client, rows_url(), ROWS[1:2], token).status_code == 200
+    assert warehouse_rows(pusher) == [("P1", 120.0), ("P2", 80.5)]

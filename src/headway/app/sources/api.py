@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import duckdb
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import NinjaAPI, Schema
@@ -100,6 +101,14 @@ def _push(
             status=ImportStatus.FAILED, error=str(exc), finished_at=timezone.now()
         )
         return 400, _failed(name, str(exc))
+    except duckdb.ConnectionException:
+        # DuckDB lets one process open a file either read-write or read-only: a KPI refresh reading
+        # the warehouse in this process holds it for a moment. Nothing was written; the client retries.
+        message = "the organisation's warehouse is busy (a refresh is reading it); nothing was loaded, retry shortly"
+        ImportRun.objects.filter(pk=run.pk).update(
+            status=ImportStatus.FAILED, error=message, finished_at=timezone.now()
+        )
+        return 503, _failed(name, message)
     ImportRun.objects.filter(pk=run.pk).update(
         status=ImportStatus.SUCCEEDED,
         finished_at=timezone.now(),
@@ -147,7 +156,7 @@ def _failed(name: str, message: str) -> dict[str, Any]:
     }
 
 
-RESPONSES = {200: PushResult, 400: PushResult, 413: PushResult, 422: PushResult}
+RESPONSES = {200: PushResult, 400: PushResult, 413: PushResult, 422: PushResult, 503: PushResult}
 
 
 @api.post("/datasets/{name}/rows", response=RESPONSES, url_name="api_push_rows", tags=["push"])

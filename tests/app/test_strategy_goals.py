@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from headway.app.forecasts.models import StoredForecast
 from headway.app.kpis.refresh import open_engine
 from headway.app.strategy.models import Goal, GoalRevision, Objective
 
@@ -184,3 +185,30 @@ def test_goals_add_no_query_to_a_cached_scorecard(client, shop, objective):
     sql = [q["sql"] for q in queries.captured_queries]
     assert len(sql) <= 5, sql
     assert not [q for q in sql if 'FROM "strategy_' in q], "goal state only inside the one state query"
+
+
+def test_the_chance_of_success_comes_from_the_stored_forecast(client, shop, objective):
+    """Forecast paths spread like a normal with sd 5 around 50: a target at the upper 80% bound (the 90th
+    percentile) is met on about 10% of the paths, one at the mean on about half."""
+    mean, sd = 50.0, 5.0
+    months = [date(2025, m, 1) for m in range(1, 13)]
+    points = [
+        {"period": p.isoformat(), "mean": mean}
+        | {f"lower_{lv}": mean - z * sd for lv, z in ((80, 1.2816), (95, 1.96))}
+        | {f"upper_{lv}": mean + z * sd for lv, z in ((80, 1.2816), (95, 1.96))}
+        for p in months
+    ]
+    StoredForecast.objects.update_or_create(
+        run=shop.current_run, kpi_id="aov", grain="month", defaults={"org": shop, "points": points, "error": ""}
+    )
+    owner = client_for(client, "owner")
+    for target, expected in ((mean + 1.2816 * sd, 10), (mean, 50)):
+        set_goal(client, shop, objective, target=str(target), deadline="2025-03-31")
+        goal = Goal.objects.latest("pk")
+        page = owner.get(reverse("goal_detail", args=[goal.pk])).content.decode()
+        shown = re.search(r'data-slot="goal-probability"><dt>Chance of success</dt><dd>(\d+)% likely', page)
+        assert shown, "the chance is shown"
+        assert abs(int(shown.group(1)) - expected) <= 3, (shown.group(1), expected)
+    beyond = set_goal(client, shop, objective, target="60", deadline="2026-06-30")
+    page = owner.get(beyond["Location"]).content.decode()
+    assert "% likely" not in page, "no chance when the deadline lies beyond the forecast"

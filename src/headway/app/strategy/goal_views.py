@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date, timedelta
 from typing import Any
 
@@ -19,11 +20,13 @@ from headway.app.kpis.models import KpiDefinition
 from headway.app.kpis.series import current_run, total
 from headway.app.strategy.access import can_edit_department, require_kpi, require_objective, visible_goals
 from headway.app.strategy.evaluation import (
+    GoalResult,
     as_of_date,
     default_baseline,
     evaluate_goals,
     goal_grain,
     goal_spec,
+    resolve_target,
     shown_to_stored,
     to_pandas,
 )
@@ -34,7 +37,7 @@ from headway.engine.periods import shift
 from headway.engine.scoring import latest_complete_period
 from headway.engine.spec import Kpi
 
-PROBABILITY_SLOT = "headway.analytics.probability"
+log = logging.getLogger(__name__)
 
 
 def _history(request: HttpRequest, definition: KpiDefinition) -> Any:
@@ -209,9 +212,21 @@ def _with_changes(revision: GoalRevision, kpi: Kpi, org: Any) -> GoalRevision:
     return revision
 
 
-def goal_probability(goal: Goal) -> str:
-    """The probability of success from forecast paths, once the forecasting app provides them ('' until then)."""
-    return ""
+def goal_probability(goal: Goal, result: GoalResult, org: Any) -> str:
+    """ "62% likely": the chance of success from the KPI's stored forecast ('' when there is none yet)."""
+    try:
+        from headway.app.forecasts.refit import latest
+        from headway.app.strategy.chance import chance_text, goal_chance
+
+        grain = goal_grain(result.kpi)
+        stored = latest(org, result.kpi.id, grain)
+        if stored is None or stored.error or result.evaluation is None:
+            return ""
+        spec = goal_spec(goal, result.kpi, org, resolve_target(goal, grain, current_run(org)))
+        return chance_text(goal_chance(result, spec, stored.points))
+    except Exception:  # the chance is an extra: a forecast that cannot be read must not break the goal page
+        log.exception("no goal probability for goal %s", goal.pk)
+        return ""
 
 
 @member_required()
@@ -226,7 +241,7 @@ def goal_detail(request: HttpRequest, goal_id: int) -> HttpResponse:
         "result": result,
         "kpi": result.kpi,
         "revisions": [_with_changes(r, result.kpi, org) for r in goal.revisions.select_related("by")],
-        "probability": goal_probability(goal),
+        "probability": goal_probability(goal, result, org),
         "can_edit": can_edit_department(member, goal.kpi.department_id),
         "format_locale": d3_format_locale(org.locale, org.currency),
         "grain": goal_grain(result.kpi).value,

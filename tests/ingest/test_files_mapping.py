@@ -121,3 +121,11 @@ def test_mapping_yaml_round_trip():
 def test_bad_mapping_files_say_what_is_wrong(text, message):
     with pytest.raises(files.MappingError, match=message):
         files.Mapping.from_yaml(text, where="map.yaml")
+
+
+def test_a_column_named_after_the_field_is_mapped_even_when_its_values_are_bad(tmp_path):
+    # Found by the property test: one row whose only date is 31 February.
+    path = tmp_path / "o.csv"
+    path.write_text("order_id;customer_id;ordered_at;total_amount\nO1;C1;31.02.2024;0.01\n", encoding="utf-8")
+    mapping = files.propose_mapping(files.read_file(path), "orders")
+    assert mapping.columns["ordered_at"] == "ordered_at" and mapping.missing == []

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 import duckdb
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from headway.ingest import files
@@ -75,6 +75,9 @@ def _expected_loaded(rows: list[tuple]) -> set[int]:
     rows=st.lists(row, min_size=1, max_size=25),
     delimiter=st.sampled_from([",", ";", "\t"]),
     blank_every=st.sampled_from([0, 0, 3]),
+)
+@example(  # once found: the only date of the file is 31 February
+    rows=[("O1", (False, ""), (False, "31.02.2024"), (True, "0.01"), (False, "lost"))], delimiter=";", blank_every=0
 )
 def test_every_row_is_loaded_or_quarantined_once(rows, delimiter, blank_every):
     with tempfile.TemporaryDirectory() as tmp:

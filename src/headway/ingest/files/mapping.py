@@ -452,6 +452,8 @@ def _assign(table: RawTable, ds: DatasetType) -> tuple[dict[str, str], dict[str,
             # few bad values do not hide a well-named column, and a mistyped one is not taken.
             fit = _fits(f.type, detected)
             score = max(_name_score(column, f.name), _value_score(f.values, detected)) * (0.4 + 0.6 * fit)
+            if normalise(column) == normalise(f.name.replace("_", " ")):
+                score = max(score, 0.6)  # the field's own name is the user's intent, whatever the values
             if score >= 0.5:
                 candidates.append((score, column, f.name))
     chosen: dict[str, str] = {}

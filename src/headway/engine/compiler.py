@@ -72,6 +72,16 @@ def _div(num: exp.Expression, den: exp.Expression) -> exp.Expression:
     return exp.Div(this=_double(num), expression=_nullif0(den))
 
 
+_NULL_TYPES = {
+    FieldType.STRING: "VARCHAR",
+    FieldType.INTEGER: "BIGINT",
+    FieldType.DECIMAL: "DOUBLE",
+    FieldType.BOOLEAN: "BOOLEAN",
+    FieldType.DATE: "DATE",
+    FieldType.TIMESTAMP: "TIMESTAMP",
+}
+
+
 class Compiler:
     def __init__(self, plan: Plan, tables: Mapping[str, str] | None = None, dialect: Dialect = Dialect.DUCKDB):
         self.plan = plan
@@ -81,13 +91,29 @@ class Compiler:
         self.ctes: list[tuple[str, exp.Expression]] = []
 
     # --- pieces ---------------------------------------------------------------------
-    def table(self, dataset: str) -> exp.Table:
+    def table(self, dataset: str) -> exp.Expression:
         name = self.tables.get(dataset, dataset)
         parts = name.split(".")
-        return exp.table_(parts[-1], db=parts[0] if len(parts) > 1 else None, quoted=True)
+        table = exp.table_(parts[-1], db=parts[0] if len(parts) > 1 else None, quoted=True)
+        missing = self.missing_optional(dataset)
+        if not missing:
+            return table
+        # Optional canonical fields the data does not have read as NULL (e.g. an orders file
+        # without a status column: "status IS NULL OR status NOT IN (...)" keeps every order).
+        nulls = [
+            exp.Cast(this=exp.Null(), to=exp.DataType.build(_NULL_TYPES[ftype])).as_(column, quoted=True)
+            for column, ftype in missing.items()
+        ]
+        return exp.select(exp.Star(), *nulls).from_(table).subquery(exp.to_identifier(parts[-1], quoted=True))
+
+    def missing_optional(self, dataset: str) -> dict[str, FieldType]:
+        present = self.plan.schema.get(dataset, {})
+        if dataset not in CANONICAL or not present:
+            return {}
+        return {f.name: f.type for f in CANONICAL[dataset].fields if not f.required and f.name not in present}
 
     def columns(self, dataset: str) -> Mapping[str, FieldType]:
-        return self.plan.schema.get(dataset, {})
+        return {**self.plan.schema.get(dataset, {}), **self.missing_optional(dataset)}
 
     def expr(self, dataset: str, text: str) -> exp.Expression:
         return parse_expression(text, self.columns(dataset))

@@ -142,9 +142,10 @@ class Statements:
     """The SQL of one validation, run in this order (see ``importer._write``)."""
 
     clean: str
-    """``_hw_clean``: ``_row``, one typed column per target, ``_bad`` (some check failed), ``_skip``."""
+    """``_hw_clean``: ``_row``, one typed column per target, ``_bad`` (some check failed), ``_skip``, and
+    ``_problems`` (the failed checks, for bad rows only)."""
     problems: str
-    """``_hw_problems(_row, problem)``: one row per failed check of the rows marked ``_bad``."""
+    """``_hw_problems(_row, problem, _n)``: one row per failed check of the rows marked ``_bad``."""
     keys: str | None
     """Appends duplicate-key (and key-already-in-the-dataset) problems to ``_hw_problems``."""
 
@@ -200,17 +201,18 @@ def statements(
     typed_cols = ", ".join(quote_ident(f"_t{t.index}") for t in targets)
     out = ", ".join(f"{quote_ident(f'_t{t.index}')} AS {quote_ident(t.name)}" for t in targets)
     inner = f"SELECT _row, {', '.join(cells)}, {', '.join(typed)} FROM _hw_rows"
-    clean = (
-        f"CREATE OR REPLACE TEMP TABLE _hw_clean AS SELECT _row, _bad AND _skip IS NULL AS _bad, _skip, {out} "
-        f"FROM (SELECT _row, {typed_cols}, _bad, {skip} AS _skip FROM (SELECT *, {bad} AS _bad FROM ({inner})))"
-    )
     problem_list = f"list_filter([{', '.join(checks)}], lambda x: x IS NOT NULL)" if checks else "[]"
+    # The problem list is built in the same pass, but only for failing rows (CASE evaluates its
+    # THEN branch on the rows that take it), so the raw cells are never scanned a second time.
+    clean = (
+        f"CREATE OR REPLACE TEMP TABLE _hw_clean AS SELECT _row, _bad AND _skip IS NULL AS _bad, _skip, "
+        f"CASE WHEN _bad AND _skip IS NULL THEN _problems END AS _problems, {out} "
+        f"FROM (SELECT _row, {typed_cols}, _bad, _problems, {skip} AS _skip FROM ("
+        f"SELECT *, CASE WHEN _bad THEN {problem_list} END AS _problems FROM (SELECT *, {bad} AS _bad FROM ({inner}))))"
+    )
     problems = (
         "CREATE OR REPLACE TEMP TABLE _hw_problems AS "
-        "SELECT _row, unnest(_problems) AS problem, generate_subscripts(_problems, 1) AS _n FROM ("
-        f"SELECT _row, {problem_list} AS _problems FROM ("
-        f"SELECT _row, {', '.join(cells)}, {', '.join(typed)} FROM _hw_rows "
-        "WHERE _row IN (SELECT _row FROM _hw_clean WHERE _bad)))"
+        "SELECT _row, unnest(_problems) AS problem, generate_subscripts(_problems, 1) AS _n FROM _hw_clean WHERE _bad"
     )
     keyed = [t for t in targets if t.name in key]
     if not keyed:

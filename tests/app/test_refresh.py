@@ -87,3 +87,24 @@ def test_a_custom_kpi_built_on_another_custom_kpi_refreshes(shop):
     scaled = {p.period: p.value for p in points.filter(kpi_id="web_revenue_k")}
     assert base and all(scaled[k] == pytest.approx(v / 1000, rel=1e-12) for k, v in base.items())
     assert SeriesPoint.objects.filter(run=run, kpi_id="web_revenue_k", dimension="channel").exists()
+
+
+def test_one_kpi_naming_a_column_the_data_lacks_is_noted_and_the_others_refresh(shop):
+    from headway.app.kpis.models import KpiDefinition, KpiSource
+    from headway.engine.catalog import load_catalog
+
+    spec = KpiDefinition.spec_json(load_catalog().get("revenue"))
+    spec.update(id="vip_aov", name="VIP revenue")
+    spec["metric"]["filter"] = "vip_flag = 1"  # the orders data has no such column
+    KpiDefinition.objects.create(org=shop, kpi_id="vip_aov", spec=spec, source=KpiSource.CUSTOM)
+    run = Run.objects.create(org=shop)
+    execute(run.pk)
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert "vip_flag" in run.notes["vip_aov"]
+    hw = open_engine(shop)
+    expected = hw.compute(["aov"], grain="month")
+    hw.close()
+    stored = {p.period: p.value for p in SeriesPoint.objects.filter(run=run, kpi_id="aov", grain="month", dimension="")}
+    assert stored[expected["period"].iloc[-1].date()] == pytest.approx(expected["aov"].iloc[-1], rel=1e-12)
+    assert not SeriesPoint.objects.filter(run=run, kpi_id="vip_aov").exists()

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterable
 from datetime import date
 
+import duckdb
 import pandas as pd
 from django.conf import settings
 from django.db import close_old_connections, transaction
@@ -115,6 +116,20 @@ def _compute_all(hw: Headway, ids: list[str], notes: dict[str, str], **options: 
                 if e.kpi in bad:
                     notes.setdefault(e.kpi, e.message)
             ids = [k for k in ids if k not in bad]
+        except (ValueError, duckdb.Error) as exc:
+            # Not pinned on one KPI (e.g. a custom formula naming a column the data lost):
+            # compute each alone, so one broken KPI is noted and the others still refresh.
+            if len(ids) == 1:
+                notes.setdefault(ids[0], str(exc))
+                return None
+            frames = [f for f in (_compute_all(hw, [k], notes, **options) for k in ids) if f is not None]
+            if not frames:
+                return None
+            keys = [c for c in frames[0].columns if c in ("period", options.get("by"))]
+            merged = frames[0]
+            for frame in frames[1:]:
+                merged = merged.merge(frame, on=keys, how="outer")
+            return merged.sort_values(keys).reset_index(drop=True)
     return None
 
 

@@ -343,3 +343,21 @@ def test_an_open_scorecard_is_told_when_a_new_run_is_swapped_in(client, shop):
     assert f"shown={shop.current_run_id}" in status.content.decode()  # and the next poll asks about the new run
     cards = client.get(reverse("scorecard"), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="cards").content.decode()
     assert f'data-run="{shop.current_run_id}"' in cards
+
+
+@pytest.mark.parametrize(
+    ("cell", "safe"),
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+1+2", "'+1+2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("-12.5", "-12.5"),
+        ("-1,234.5", "-1,234.5"),
+        ("Online", "Online"),
+        ("\tcmd", "'\tcmd"),
+    ],
+)
+def test_csv_cells_never_run_as_spreadsheet_formulas(cell, safe):
+    from headway.app.kpis.formatting import spreadsheet_safe
+
+    assert spreadsheet_safe(cell) == safe

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_safe
 from headway.app.accounts.tenancy import member_required, visible_kpis
 from headway.app.kpis import detail
 from headway.app.kpis.cards import CATEGORY_LABELS, build_card, thresholds_text
-from headway.app.kpis.formatting import d3_format_locale
+from headway.app.kpis.formatting import d3_format_locale, spreadsheet_safe
 from headway.app.kpis.models import KpiDefinition
 from headway.app.kpis.refresh import BREAKDOWN_GRAIN
 from headway.app.kpis.series import breakdown, current_run, dimensions, parse_grain, shown_grain, total
@@ -131,7 +131,7 @@ def _csv_cell(value: object) -> str:
         return ""
     if isinstance(value, date):
         return value.isoformat()
-    return repr(value) if isinstance(value, float) else str(value)
+    return repr(value) if isinstance(value, float) else spreadsheet_safe(str(value))
 
 
 @member_required()

@@ -188,3 +188,18 @@ def d3_format_locale(locale: str | None, currency: str | None) -> dict[str, obje
         "percent": loc.percent.replace("{n}", ""),
         "minus": "−",
     }
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A CSV cell a spreadsheet will not run as a formula: text starting with = + - @ (or a tab / CR)
+    gets a leading apostrophe, unless it is a plain number such as -12.5."""
+    if not text.startswith(_FORMULA_START):
+        return text
+    try:
+        float(text.replace(",", ""))
+    except ValueError:
+        return "'" + text
+    return text

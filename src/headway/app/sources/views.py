@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from headway.app.accounts.models import Role
 from headway.app.accounts.tenancy import member_required, visible_kpis
+from headway.app.kpis.formatting import spreadsheet_safe
 from headway.app.sources import freshness
 from headway.app.sources.forms import EXTRA, IGNORE, TYPE_CHOICES, TargetsForm, UploadForm
 from headway.app.sources.loading import save_upload
@@ -239,7 +240,8 @@ def quarantine_csv(request: HttpRequest, import_id: int) -> HttpResponse:
     writer = csv.writer(out)
     writer.writerow(["file", "row_number", "column", "reason", "all_problems", "raw"])
     for r in frame.itertuples(index=False):
-        writer.writerow([r.file, r.row_number, r.column or "", r.reason, r.problems, r.raw])
+        cells = [r.file, r.row_number, r.column or "", r.reason, r.problems, r.raw]
+        writer.writerow([spreadsheet_safe(c) if isinstance(c, str) else c for c in cells])
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="rejected-rows-import-{run.pk}.csv"'
     return response

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -76,6 +78,9 @@ def web_demo(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     size: Annotated[str, typer.Option(help="How much demo data: tiny, small, medium.")] = "small",
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the app once ready.")] = True,
+    with_worker: Annotated[
+        bool, typer.Option("--worker/--no-worker", help="Also run `headway worker` (jobs, schedules, alerts).")
+    ] = True,
 ) -> None:
     """Create the demo organisation (e-commerce) with a login, compute its KPIs, and serve it."""
     setup_django()
@@ -89,4 +94,14 @@ def web_demo(
     console.print(f"Demo organisation [bold]{org.name}[/]: {org.kpis.count()} KPIs, {run.rows if run else 0} values.")
     console.print(f"Open [bold]http://{host}:{port}[/] and sign in as [bold]demo[/] / [bold]headway-demo[/]")
     if serve_after:
-        run_server(host, port, 2, 4)
+        worker = None
+        if with_worker:
+            # The background worker runs scheduled refreshes, alerts and report packs beside the server.
+            worker = subprocess.Popen([sys.executable, "-m", "headway.cli.main", "worker", "--no-migrate"])
+            console.print("Background worker started (jobs, schedules, alerts); it stops with the server.")
+        try:
+            run_server(host, port, 2, 4)
+        finally:
+            if worker is not None:
+                worker.terminate()
+                worker.wait(timeout=30)

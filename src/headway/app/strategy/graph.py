@@ -1,9 +1,10 @@
 """The strategy map: objectives and KPIs from the company down to departments, drawn as SVG on the server.
 
-Layers top to bottom: company objectives, their KPIs, department objectives, their KPIs (and KPIs
-that only appear in relationships). Rows wrap after ``columns`` boxes, so a narrow version (two
-columns) stays readable on a phone; the page shows the wide or narrow drawing by screen width and
-a nested list says the same in text.
+Two bands top to bottom: company, then departments. In each, every objective is a block: its box
+with the KPIs that measure it stacked under it (a KPI on several objectives sits in the first and
+is linked to the others). Blocks wrap after ``columns``, so a narrow version (two columns) stays
+readable on a phone; the page shows the wide or narrow drawing by screen width and a list says the
+same in text. Relationships between KPIs and "serves" links between objectives are arrows.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 BOX_W, BOX_H, GAP_X, GAP_Y, PAD, LAYER_GAP = 200, 54, 28, 26, 16, 36
+KPI_H, KPI_GAP, INDENT = 46, 8, 16
 COLOURS = {
     "good": ("#e6f4ea", "#1a7f37"),
     "warning": ("#fff8e1", "#9a6700"),
@@ -29,6 +31,7 @@ EDGE_STYLE = {
     "guardrail_for": ("#bf3989", "2 4"),
 }
 LAYER_TITLES = ("Company objectives", "Company KPIs", "Department objectives", "Department KPIs")
+BAND_TITLES = ("Company", "Departments")
 
 
 @dataclass
@@ -42,6 +45,8 @@ class MapNode:
     href: str
     layer: int
     status: str = ""
+    group: str = ""
+    """For a KPI: the key of the objective whose block it sits in ('' when it only appears in relationships)."""
 
 
 @dataclass
@@ -56,6 +61,9 @@ class StrategyMap:
     nodes: list[MapNode] = field(default_factory=list)
     edges: list[MapEdge] = field(default_factory=list)
 
+    def placed_in(self, key: str) -> str:
+        return next((n.group for n in self.nodes if n.key == key), "")
+
     def by_layer(self) -> list[list[MapNode]]:
         layers: dict[int, list[MapNode]] = defaultdict(list)
         for n in self.nodes:
@@ -67,49 +75,82 @@ def _clip(text: str, chars: int) -> str:
     return text if len(text) <= chars else text[: chars - 1] + "…"
 
 
+def _box(node: MapNode, x: float, top: float, width: float, height: float) -> str:
+    fill, stroke = COLOURS.get(node.tone, COLOURS["none"])
+    objective = node.kind == "objective"
+    chars = int(width // 8.3)  # what fits at the label's font size
+    label, detail = escape(_clip(node.label, chars)), escape(_clip(node.detail, chars + 4))
+    return (
+        f'<a href="{escape(node.href)}" class="node {node.kind}" data-key="{escape(node.key)}"'
+        f' data-tone="{node.tone}" data-status="{escape(node.status)}">'
+        f"<title>{escape(node.label)} — {escape(node.detail)}</title>"
+        f'<rect x="{x:.0f}" y="{top:.0f}" width="{width:.0f}" height="{height}" rx="{10 if objective else 3}"'
+        f' fill="{fill}" stroke="{stroke}" stroke-width="{2 if objective else 1.5}"/>'
+        f'<text x="{x + 10:.0f}" y="{top + height / 2 - 3:.0f}" class="label">{label}</text>'
+        f'<text x="{x + 10:.0f}" y="{top + height / 2 + 14:.0f}" class="detail">{detail}</text>'
+        "</a>"
+    )
+
+
 def render_svg(graph: StrategyMap, columns: int) -> SafeString:
-    """The map as an SVG of ``columns`` boxes per row; boxes link to their pages."""
+    """The map as an SVG of ``columns`` objective blocks per row; boxes link to their pages."""
     width = PAD * 2 + columns * BOX_W + (columns - 1) * GAP_X
-    positions: dict[str, tuple[float, float]] = {}
+    positions: dict[str, tuple[float, float, float, float]] = {}
+    """key -> x, y, width, height of its box"""
     parts: list[str] = []
     y = PAD
-    for layer in graph.by_layer():
-        title = LAYER_TITLES[min(layer[0].layer, len(LAYER_TITLES) - 1)]
-        parts.append(f'<text x="{PAD}" y="{y + 12}" class="layer">{escape(title)}</text>')
-        y += 20
-        for i, node in enumerate(layer):
-            row, col = divmod(i, columns)
-            in_row = min(columns, len(layer) - row * columns)
-            offset = (width - (in_row * BOX_W + (in_row - 1) * GAP_X)) / 2
-            x = offset + col * (BOX_W + GAP_X)
-            top = y + row * (BOX_H + GAP_Y)
-            positions[node.key] = (x, top)
-            fill, stroke = COLOURS.get(node.tone, COLOURS["none"])
-            radius = 10 if node.kind == "objective" else 3
-            parts.append(
-                f'<a href="{escape(node.href)}" class="node {node.kind}" data-key="{escape(node.key)}"'
-                f' data-tone="{node.tone}" data-status="{escape(node.status)}">'
-                f"<title>{escape(node.label)} — {escape(node.detail)}</title>"
-                f'<rect x="{x:.0f}" y="{top:.0f}" width="{BOX_W}" height="{BOX_H}" rx="{radius}" fill="{fill}"'
-                f' stroke="{stroke}" stroke-width="{2 if node.kind == "objective" else 1.5}"/>'
-                f'<text x="{x + 10:.0f}" y="{top + 22:.0f}" class="label">{escape(_clip(node.label, 26))}</text>'
-                f'<text x="{x + 10:.0f}" y="{top + 40:.0f}" class="detail">{escape(_clip(node.detail, 30))}</text></a>'
-            )
-        rows = (len(layer) + columns - 1) // columns
-        y += rows * (BOX_H + GAP_Y) + LAYER_GAP - GAP_Y
+    for band, (objective_layer, kpi_layer) in enumerate(((0, 1), (2, 3))):
+        objectives = [n for n in graph.nodes if n.layer == objective_layer]
+        loose = [n for n in graph.nodes if n.layer == kpi_layer and not n.group]
+        blocks: list[tuple[MapNode | None, list[MapNode]]] = [
+            (o, [n for n in graph.nodes if n.kind == "kpi" and n.group == o.key]) for o in objectives
+        ]
+        if loose:
+            blocks.append((None, loose))
+        if not blocks:
+            continue
+        parts.append(f'<text x="{PAD}" y="{y + 12}" class="layer">{BAND_TITLES[band]}</text>')
+        y += 22
+        for start in range(0, len(blocks), columns):
+            row = blocks[start : start + columns]
+            offset = (width - (len(row) * BOX_W + (len(row) - 1) * GAP_X)) / 2
+            tallest = 0.0
+            for col, (objective, kpis) in enumerate(row):
+                x = offset + col * (BOX_W + GAP_X)
+                top = y
+                if objective is not None:
+                    positions[objective.key] = (x, top, BOX_W, BOX_H)
+                    parts.append(_box(objective, x, top, BOX_W, BOX_H))
+                    top += BOX_H + KPI_GAP
+                for k in kpis:
+                    positions[k.key] = (x + INDENT, top, BOX_W - INDENT, KPI_H)
+                    if objective is not None:  # the tree's elbow from the objective to its KPI
+                        parts.append(
+                            f'<path d="M{x + INDENT / 2:.0f} {top - KPI_GAP:.0f}V{top + KPI_H / 2:.0f}'
+                            f'H{x + INDENT:.0f}" fill="none" stroke="#8c959f" class="edge measures"/>'
+                        )
+                    parts.append(_box(k, x + INDENT, top, BOX_W - INDENT, KPI_H))
+                    top += KPI_H + KPI_GAP
+                tallest = max(tallest, top - y)
+            y += tallest + GAP_Y
+        y += LAYER_GAP - GAP_Y
     edges = []
     for e in graph.edges:
         if e.source not in positions or e.target not in positions:
             continue
-        (sx, sy), (tx, ty) = positions[e.source], positions[e.target]
+        if e.kind == "measures" and graph.placed_in(e.target) == e.source:
+            continue  # drawn as the block's elbow
+        (sx, sy, sw, sh), (tx, ty, tw, th) = positions[e.source], positions[e.target]
         colour, dash = EDGE_STYLE[e.kind]
-        # From the bottom of the upper box to the top of the lower one (side by side: centre to centre).
-        if abs(sy - ty) < 1:
-            x1, y1, x2, y2 = sx + BOX_W / 2, sy + BOX_H / 2, tx + BOX_W / 2, ty + BOX_H / 2
+        # From the side of one box that faces the other (left/right when side by side, else bottom/top).
+        if abs(sy - ty) < BOX_H and abs(sx - tx) > 1:
+            left = sx < tx
+            x1, y1 = (sx + sw, sy + sh / 2) if left else (sx, sy + sh / 2)
+            x2, y2 = (tx, ty + th / 2) if left else (tx + tw, ty + th / 2)
         elif sy < ty:
-            x1, y1, x2, y2 = sx + BOX_W / 2, sy + BOX_H, tx + BOX_W / 2, ty
+            x1, y1, x2, y2 = sx + sw / 2, sy + sh, tx + tw / 2, ty
         else:
-            x1, y1, x2, y2 = sx + BOX_W / 2, sy, tx + BOX_W / 2, ty + BOX_H
+            x1, y1, x2, y2 = sx + sw / 2, sy, tx + tw / 2, ty + th
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
         edges.append(
             f'<line x1="{x1:.0f}" y1="{y1:.0f}" x2="{x2:.0f}" y2="{y2:.0f}" stroke="{colour}" stroke-width="1.5"'
@@ -123,7 +164,7 @@ def render_svg(graph: StrategyMap, columns: int) -> SafeString:
         ' orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" fill="#57606a"/></marker></defs>'
         "<style>.label{font:600 13px system-ui,sans-serif;fill:#1f2328}.detail{font:12px system-ui,sans-serif;"
         "fill:#57606a}.layer{font:600 12px system-ui,sans-serif;fill:#57606a;text-transform:uppercase}</style>"
-        + "".join(edges)
         + "".join(parts)
+        + "".join(edges)
         + "</svg>"
     )

@@ -47,7 +47,7 @@ def build_map(request: HttpRequest) -> StrategyMap:
     graph = StrategyMap()
     placed: dict[int, MapNode] = {}
 
-    def kpi_node(d: KpiDefinition, layer: int) -> MapNode:
+    def kpi_node(d: KpiDefinition, layer: int, group: str = "") -> MapNode:
         if d.pk in placed:
             return placed[d.pk]
         goal = headline_goal(kpi_goals.get(d.pk, []))
@@ -62,6 +62,7 @@ def build_map(request: HttpRequest) -> StrategyMap:
             reverse("kpi_detail", args=[d.kpi_id]),
             layer,
             status.value if status else "",
+            group,
         )
         placed[d.pk] = node
         graph.nodes.append(node)
@@ -89,7 +90,7 @@ def build_map(request: HttpRequest) -> StrategyMap:
     for n in nodes:
         company = n.objective.department_id is None
         for line in n.kpis:
-            node = kpi_node(line.definition, 1 if company else 3)
+            node = kpi_node(line.definition, 1 if company else 3, f"obj-{n.objective.pk}")
             graph.edges.append(MapEdge(f"obj-{n.objective.pk}", node.key, "measures"))
     for rel in Relationship.objects.filter(org=request.org, source_id__in=visible, target_id__in=visible):  # type: ignore[attr-defined]
         source = kpi_node(visible[rel.source_id], 3)

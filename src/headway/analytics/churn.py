@@ -206,8 +206,13 @@ def snapshots(datasets: Mapping[str, pd.DataFrame], horizon_days: int = HORIZON_
     return Snapshots(X, pd.concat(labels), pd.concat(stamps), dates)
 
 
-def _model() -> lgb.LGBMClassifier:
-    return lgb.LGBMClassifier(**PARAMS)
+def _model(rows: int | None = None) -> lgb.LGBMClassifier:
+    """The classifier; on small tables (a CRM export of a few hundred customers) simpler trees, which
+    overfit less."""
+    params = dict(PARAMS)
+    if rows is not None:
+        params["num_leaves"] = min(PARAMS["num_leaves"], max(4, rows // 200))
+    return lgb.LGBMClassifier(**params)
 
 
 def _fit(model: lgb.LGBMClassifier, X: pd.DataFrame, y: pd.Series) -> lgb.LGBMClassifier:
@@ -356,10 +361,11 @@ NO = {"no", "n", "false", "f", "0", "active", "retained", "0.0"}
 
 def parse_label(values: pd.Series, column: str) -> pd.Series:
     """Yes/no values as 1/0; raises ValueError naming the column and the values that are neither."""
-    text = values.astype(str).str.strip().str.lower()
+    text = values.astype(str).str.strip().str.lower().where(values.notna(), "")
     bad = sorted(set(text[~text.isin(YES | NO)]))
     if bad:
-        shown = ", ".join(repr(v) for v in bad[:8]) + (f" and {len(bad) - 8} more" if len(bad) > 8 else "")
+        shown = ", ".join(repr(v) if v else "(empty)" for v in bad[:8])
+        shown += f" and {len(bad) - 8} more" if len(bad) > 8 else ""
         rows = list(values.index[~text.isin(YES | NO)][:5] + 2)
         raise ValueError(
             f"the label column {column!r} must hold yes/no values (yes, no, true, false, 1, 0); "
@@ -436,7 +442,7 @@ def fit_table(df: pd.DataFrame, *, label: str, id_col: str | None = None, folds:
     for train, test in splitter.split(X, y):
         inner = StratifiedKFold(n_splits=2, shuffle=True, random_state=seed).split(X.iloc[train], y.iloc[train])
         fit_idx, cal_idx = next(inner)
-        model = _fit(_model(), X.iloc[train].iloc[fit_idx], y.iloc[train].iloc[fit_idx])
+        model = _fit(_model(len(fit_idx)), X.iloc[train].iloc[fit_idx], y.iloc[train].iloc[fit_idx])
         iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
         iso.fit(np.asarray(model.predict_proba(X.iloc[train].iloc[cal_idx]))[:, 1], y.iloc[train].iloc[cal_idx])
         raw = np.asarray(model.predict_proba(X.iloc[test]))[:, 1]

@@ -3,6 +3,7 @@
 import typer
 
 from headway.cli import catalog_cmd, check_cmd, compute_cmd, demo_cmd, import_cmd, templates_cmd, web_cmd, worker_cmd
+from headway.cli.churn_cmd import churn as churn_command
 from headway.cli.forecast_cmd import forecast_cmd
 from headway.cli.review_cmd import review as review_command
 
@@ -16,6 +17,7 @@ app.add_typer(catalog_cmd.app, name="catalog")
 app.add_typer(templates_cmd.app, name="templates")
 app.command("compute")(compute_cmd.compute)
 app.command("forecast")(forecast_cmd)
+app.command("churn")(churn_command)
 app.command("check")(check_cmd.check)
 app.command("import")(import_cmd.import_file)
 app.command("demo-data")(demo_cmd.demo_data)

@@ -253,3 +253,18 @@ def test_seasonality_test_finds_planted_seasons_and_rarely_invents_them() -> Non
     assert found_season >= 0.95 * 100
     assert found_noise <= 0.08 * 100
     assert not is_seasonal(100 + rng.normal(0, 5, 24), 12), "two seasons are not enough to tell"
+
+
+def test_accuracy_words_use_amounts_when_the_series_crosses_zero() -> None:
+    rng = np.random.default_rng(4)
+    profit = pd.Series(rng.normal(0, 100, 40), index=pd.date_range("2021-01-01", periods=40, freq="MS"))
+    fc = forecast(profit, 6)
+    acc = fc.accuracy
+    assert acc is not None
+    # the first-step absolute error at the three origins (6 steps each, 3 apart), recomputed by hand
+    by_hand = [
+        abs(profit.iloc[o] - forecast(profit.iloc[:o], 6, levels=(), backtest=False).mean.iloc[0]) for o in (34, 31, 28)
+    ]
+    assert acc["ae_first"] == pytest.approx(np.mean(by_hand), rel=1e-9)
+    assert fc.describe_accuracy().startswith(f"typically within ±{acc['ae_first']:,.0f} a month ahead")
+    assert "%" not in fc.describe_accuracy()

@@ -57,12 +57,16 @@ class Forecast:
         """The backtest accuracy in plain words, e.g. "typically within ±6% a month ahead"."""
         if not self.accuracy:
             return "accuracy not yet known: the history is too short to test the forecast on past data"
-        first, last, h = self.accuracy["ape_first"], self.accuracy["ape_last"], self.accuracy["horizon"]
-        if not np.isfinite(first):
-            return f"typically off by {self.accuracy['smape']:.0f}% (sMAPE) in past tests"
-        words = f"typically within ±{first:.0f}% a {self.period_word} ahead"
+        h = self.accuracy["horizon"]
+        if self.non_negative and np.isfinite(self.accuracy["ape_first"]):
+            first, last, unit = self.accuracy["ape_first"], self.accuracy["ape_last"], "%"
+        else:
+            # values at or below zero make percentages meaningless: say the typical error in the KPI's units
+            first, last, unit = self.accuracy["ae_first"], self.accuracy["ae_last"], ""
+        shown = (lambda x: f"{x:.0f}%") if unit else _amount
+        words = f"typically within ±{shown(first)} a {self.period_word} ahead"
         if h > 1 and np.isfinite(last):
-            words += f", ±{last:.0f}% {h} {self.period_word}s ahead"
+            words += f", ±{shown(last)} {h} {self.period_word}s ahead"
         return words
 
     def to_frame(self) -> pd.DataFrame:
@@ -74,6 +78,11 @@ class Forecast:
         frame = pd.DataFrame(cols)
         frame.index.name = "period"
         return frame
+
+
+def _amount(x: float) -> str:
+    """0 decimals for large amounts, 3 significant digits for small ones."""
+    return f"{x:,.0f}" if abs(x) >= 10 or x == 0 else f"{x:.3g}"
 
 
 def _choose(history: History, model: str | ForecastModel, exog: bool) -> ForecastModel:
@@ -146,6 +155,8 @@ def _backtest(
     if not origins:
         return None
     smapes, mases, first, last = [], [], [], []
+    abs_first: list[float] = []
+    abs_last: list[float] = []
     for o in origins:
         x_train = None if exog is None else exog[:o]
         x_test = None if exog is None else exog[o : o + h]
@@ -153,9 +164,12 @@ def _backtest(
         actual = y[o : o + h]
         smapes.append(smape(actual, p.mean))
         mases.append(mase(actual, p.mean, y[:o], m))
-        ape = np.abs(actual - p.mean) / np.where(actual != 0, np.abs(actual), np.nan)
+        error = np.abs(actual - p.mean)
+        ape = error / np.where(actual > 0, actual, np.nan)
         first.append(ape[0])
         last.append(ape[-1])
+        abs_first.append(error[0])
+        abs_last.append(error[-1])
 
     def mean_of(v: list[float]) -> float:
         arr = np.asarray(v, dtype=float)
@@ -168,6 +182,8 @@ def _backtest(
         "origins": len(origins),
         "ape_first": mean_of(first),
         "ape_last": mean_of(last),
+        "ae_first": mean_of(abs_first),
+        "ae_last": mean_of(abs_last),
     }
 
 

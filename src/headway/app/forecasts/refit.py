@@ -7,6 +7,7 @@ read what it stored.
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from collections.abc import Iterable
 from datetime import date
@@ -39,10 +40,15 @@ def history(series: dict[date, float | None], grain: Grain, as_of: date | None) 
     return y.asfreq(freq)
 
 
+def _json_number(value: object) -> object:
+    """JSON has no NaN or infinity: an unknown number is stored as null."""
+    return value if not isinstance(value, float) or math.isfinite(value) else None
+
+
 def _points(fc: Forecast) -> list[dict[str, object]]:
     frame = fc.to_frame()
     return [
-        {"period": period.date().isoformat(), **{k: float(v) for k, v in row.items()}}
+        {"period": period.date().isoformat(), **{k: _json_number(float(v)) for k, v in row.items()}}
         for period, row in frame.iterrows()
     ]
 
@@ -77,13 +83,16 @@ def _store(run: Run, kpi_id: str, grain: Grain, y: pd.Series) -> StoredForecast:
             fc = forecast(y, HORIZON[grain])
     except ValueError as exc:
         fields = {"error": str(exc), "history_points": int(y.notna().sum())}
+    except Exception as exc:  # one KPI's surprise must not cost the others their forecasts
+        log.exception("forecast of %s (run %s) failed", kpi_id, run.pk)
+        fields = {"error": f"the forecast could not be made ({type(exc).__name__})", "points": []}
     else:
         fields = {
             "model": fc.model,
             "fallback_used": fc.fallback_used,
             "history_points": len(fc.history),
             "last_period": fc.history.index[-1].date(),
-            "accuracy": fc.accuracy,
+            "accuracy": {k: _json_number(v) for k, v in fc.accuracy.items()} if fc.accuracy else None,
             "accuracy_text": fc.describe_accuracy(),
             "notes": fc.notes,
             "points": _points(fc),

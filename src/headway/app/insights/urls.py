@@ -1,5 +1,10 @@
 """Routes of the insights pages."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from headway.app.insights import views
+
+urlpatterns = [
+    path("insights/customers-at-risk/", views.customers_at_risk, name="customers_at_risk"),
+    path("insights/customers-at-risk/recompute/", views.recompute_churn, name="churn_recompute"),
+]

@@ -1,0 +1,32 @@
+"""The ``insights.churn`` job and its trigger: a refresh of an org with subscription data queues one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.dispatch import receiver
+
+from headway.app.accounts.models import Organization
+from headway.app.automation.jobs import enqueue, register
+from headway.app.automation.signals import refresh_finished
+
+DELAY_SECONDS = 5
+"""Back-to-back refreshes share one queued churn job (``unique`` finds it while it waits)."""
+
+
+@register("insights.churn", lock="insights", max_attempts=2)
+def churn(org: Organization) -> None:
+    """Train the org's churn model and store the customers at risk."""
+    from headway.app.insights.churn import compute_churn
+
+    compute_churn(org)
+
+
+def has_subscriptions(org: Organization) -> bool:
+    return org.datasets.filter(dataset_type="subscriptions").exists()
+
+
+@receiver(refresh_finished, dispatch_uid="insights.churn_after_refresh")
+def after_refresh(sender: Any, org: Organization, **kwargs: Any) -> None:
+    if has_subscriptions(org):
+        enqueue(org, "insights.churn", delay=DELAY_SECONDS, unique=True)

@@ -35,7 +35,7 @@ DIRECTIONS = ("higher", "lower")
 KINDS = ("level", "cumulative", "stay_above", "stay_below")
 
 
-def _checked(paths: np.ndarray, horizon_index: int | None) -> np.ndarray:
+def check_paths(paths: np.ndarray, horizon_index: int | None) -> np.ndarray:
     """The paths up to and including the deadline column, as a float (n, k) array."""
     arr = np.asarray(paths, dtype=float)
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
@@ -57,7 +57,7 @@ def end_values(
     paths: np.ndarray, *, kind: GoalKind = "level", to_date: float = 0.0, horizon_index: int | None = None
 ) -> np.ndarray:
     """The value each path ends the deadline period at: the last level, or to-date plus the simulated sum."""
-    arr = _checked(paths, horizon_index)
+    arr = check_paths(paths, horizon_index)
     if kind == "cumulative":
         return float(to_date) + arr.sum(axis=1)
     if kind in KINDS:
@@ -81,7 +81,7 @@ def goal_probability(
         raise ValueError(f"unknown goal kind {kind!r}; choose one of {', '.join(KINDS)}")
     if not np.isfinite(target):
         raise ValueError(f"the target must be a finite number; got {target!r}")
-    arr = _checked(paths, horizon_index)
+    arr = check_paths(paths, horizon_index)
     if kind == "stay_above":
         met = (arr >= target).all(axis=1)
     elif kind == "stay_below":
@@ -127,4 +127,4 @@ def projected_end_value(
     return Projection(float(median), float(lower), float(upper), level)
 
 
-__all__ = ["KINDS", "Projection", "end_values", "goal_probability", "projected_end_value"]
+__all__ = ["KINDS", "Projection", "check_paths", "end_values", "goal_probability", "projected_end_value"]

@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 
 from headway.analytics.forecast import Forecast
+from headway.analytics.probability import check_paths
 
 Breach = Literal["above", "below"]
 
@@ -47,14 +48,10 @@ def breach_risk(paths: np.ndarray, *, threshold: float, breach: Breach, within: 
         raise ValueError(f"breach must be 'above' or 'below' (the side that is bad); got {breach!r}")
     if not np.isfinite(threshold):
         raise ValueError(f"the threshold must be a finite number; got {threshold!r}")
-    arr = np.asarray(paths, dtype=float)
-    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"paths must be a non-empty (n paths, horizon) array; got shape {arr.shape}")
-    if not np.isfinite(arr).all():
-        raise ValueError("paths contain NaN or infinite values; the forecast behind them is broken")
+    if within is not None and within < 1:
+        raise ValueError(f"within must be at least 1 period; got {within}")
+    arr = check_paths(paths, None)
     if within is not None:
-        if within < 1:
-            raise ValueError(f"within must be at least 1 period; got {within}")
         arr = arr[:, :within]
     beyond = arr < threshold if breach == "below" else arr > threshold
     ever = np.logical_or.accumulate(beyond, axis=1)

@@ -115,4 +115,12 @@ def create_demo_org(
     run = Run.objects.create(org=org)
     execute(run.pk)
     org.refresh_from_db()
+    # Objectives and starter goals from the template, dated from the quarter the demo data ends
+    # in (its own "today"): the 3-month goals have just ended (achieved / missed), the longer
+    # ones are under way.
+    from headway.app.strategy.starter import apply_template_strategy
+
+    owner = org.members.filter(user=user).first()
+    data_end = org.current_run.data_as_of if org.current_run and org.current_run.data_as_of else None
+    apply_template_strategy(org, owner, start=data_end)
     return org

@@ -30,6 +30,7 @@ from headway.app.strategy.evaluation import TONE, fresh_statuses
 from headway.app.strategy.forms import MAX_KPIS, ObjectiveForm
 from headway.app.strategy.models import Goal, Objective
 from headway.app.strategy.portfolio import add_months, review_settings
+from headway.app.strategy.starter import apply_template_strategy
 from headway.engine.templates import get_template
 
 OVERLOAD_AT = 20
@@ -264,28 +265,10 @@ def objectives_from_template(request: HttpRequest) -> HttpResponse:
         messages.error(request, "This organisation was not made from a business template: write your objectives here.")
         return redirect("objectives")
     template = get_template(org.template)
-    departments = {d.name: d for d in Department.objects.filter(org=org)}
-    # The template's root department is the company itself: its objectives are company objectives.
-    names = {d.id: d.name for d in template.departments if d.parent is not None}
-    kpis = {d.kpi_id: d for d in KpiDefinition.objects.filter(org=org)}
-    start, end = _default_period()
-    created = 0
-    with transaction.atomic():
-        for t in template.objectives:
-            if Objective.objects.filter(org=org, title=t.name).exists():
-                continue
-            objective = Objective.objects.create(
-                org=org,
-                title=t.name,
-                description=t.description,
-                department=departments.get(names.get(t.department, "")),
-                owner=member,
-                period_start=start,
-                period_end=end,
-            )
-            objective.kpis.set([kpis[k] for k in t.kpis if k in kpis])
-            created += 1
+    created, goals = apply_template_strategy(org, member)
     messages.success(
-        request, f"{created} objective{'s' if created != 1 else ''} added from the {template.name} template."
+        request,
+        f"{created} objective{'s' if created != 1 else ''} and {goals} starter goal{'s' if goals != 1 else ''}"
+        f" added from the {template.name} template.",
     )
     return redirect("objectives")

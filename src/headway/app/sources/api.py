@@ -212,4 +212,5 @@ def push_points(
         body["rejected"] += len(bad)
     return Status(status, body)
 
+
 api.add_router("/", "headway.app.kpis.api.router")  # the read endpoints: KPIs, series, goals, objectives, alerts

@@ -345,3 +345,57 @@ def test_fuzzing_the_read_endpoints_finds_no_server_error_and_no_answer_off_sche
 
         check()
     assert len(calls) == 9 and all(n >= 1 for n in calls.values())
+
+
+def test_a_goals_probability_comes_from_the_stored_forecast(client, shop, token, strategy):
+    from headway.app.forecasts.models import StoredForecast
+
+    mine = strategy["Shop"]
+    goal = Goal.objects.create(
+        org=shop,
+        objective=mine["objective"],
+        kpi=mine["kpi"],
+        target=100.0,
+        baseline=90.0,
+        baseline_period=date(2024, 6, 1),
+        start=date(2024, 7, 1),
+        deadline=date(2025, 6, 30),
+    )
+    url = reverse("api:api_goal", args=[goal.pk])
+    months = [date(2025, m, 1).isoformat() for m in range(1, 7)]
+
+    def forecast(level: float, periods: list[str]) -> None:
+        StoredForecast.objects.update_or_create(
+            org=shop,
+            run=shop.current_run,
+            kpi_id="aov",
+            grain="month",
+            defaults={
+                "points": [
+                    {"period": p, "mean": level, "lower_80": level * 0.98, "upper_80": level * 1.02} for p in periods
+                ]
+            },
+        )
+
+    # A forecast far above the target in the deadline month with a narrow band: success is (nearly) certain;
+    # far below: (nearly) impossible; a forecast stopping before the deadline says nothing.
+    forecast(150.0, months)
+    assert get(client, url, token).json()["probability"] == pytest.approx(1.0, abs=0.01)
+    forecast(50.0, months)
+    assert get(client, url, token).json()["probability"] == pytest.approx(0.0, abs=0.01)
+    forecast(150.0, months[:3])
+    assert get(client, url, token).json()["probability"] is None
+
+
+def test_the_kpi_list_costs_the_same_queries_for_two_kpis_or_all(client, shop, token):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = reverse("api:api_kpis")
+    get(client, url, token, limit=1)  # warm the token row's caches alike for both measurements
+    counts = []
+    for limit in (2, 500):
+        with CaptureQueriesContext(connection) as queries:
+            assert len(get(client, url, token, limit=limit).json()["items"]) == min(limit, shop.kpis.count())
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts

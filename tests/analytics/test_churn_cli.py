@@ -33,6 +33,7 @@ def crm(tmp_path_factory):
             "plan": plan,
             "logins_last_month": logins,
             "noise": rng.normal(size=n),
+            "last_nps": np.where(rng.random(n) < 0.3, np.nan, rng.integers(0, 11, n)),
             "churned": np.where(churned, "Yes", "No"),
         }
     )
@@ -58,6 +59,8 @@ def test_reports_auc_calibration_and_drivers(crm, tmp_path):
     assert set(names[:2]) == {"plan", "logins_last_month"}
     assert "customer_id" not in names and "email" not in names
     assert any("email" in n for n in out["notes"])
+    # a number column with blank cells stays a number column
+    assert "last_nps" in names and not any("last_nps" in n for n in out["notes"])
     written = pd.read_csv(scores)
     assert set(written.customer_id) == set(table.customer_id)
     assert written.probability.between(0, 1).all()

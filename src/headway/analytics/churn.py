@@ -396,6 +396,7 @@ def prepare_table(df: pd.DataFrame, label: str, id_col: str | None = None) -> tu
         if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
             X[col] = s.astype(float)
         else:
+            s = s.where(s.astype(str).str.strip() != "")  # an empty cell is a missing value
             numeric = pd.to_numeric(s, errors="coerce")
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

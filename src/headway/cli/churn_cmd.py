@@ -86,13 +86,13 @@ def churn(
             title=f"Churn model on {csv.name}, label {label!r}",
         )
     )
-    calib = Table(title="Calibration (customers in five groups by predicted risk)", title_justify="left")
+    calib = Table(title="Calibration: five groups by predicted risk", title_justify="left", min_width=44)
     for col in ("predicted", "observed", "customers"):
         calib.add_column(col, justify="right")
     for b in result.reliability:
         calib.add_row(f"{b['predicted']:.1%}", f"{b['observed']:.1%}", f"{b['n']:,.0f}")
     console.print(calib)
-    table = Table(title="Top drivers (share of the model's mean absolute SHAP contribution)", title_justify="left")
+    table = Table(title="Top drivers (share of mean |SHAP|)", title_justify="left", min_width=44)
     table.add_column("feature")
     table.add_column("share", justify="right")
     for row in drivers.itertuples():

@@ -207,3 +207,23 @@ def test_viewer_can_view_but_not_post_and_anonymous_is_sent_to_sign_in(client, s
     for url_name in KPI_URLS:
         response = client.get(reverse(url_name, args=["aov"]))
         assert response.status_code == 302 and reverse("login") in response["Location"], url_name
+
+
+def test_a_planted_spike_is_marked_on_the_trend_chart_with_its_size(client, shop):
+    points = SeriesPoint.objects.filter(run=shop.current_run, kpi_id="aov", grain="month", dimension="")
+    clean = client_for(client, "owner").get(reverse("kpi_trend", args=["aov"]), {"grain": "month"}, **HTMX)
+    before = {v["period"] for v in chart_values(spec_of(clean.content.decode(), "trend-spec")) if v.get("anomaly")}
+    spike = points.get(period=date(2024, 6, 1))
+    normal = spike.value
+    spike.value = normal * 4
+    spike.save()
+    page = client.get(reverse("kpi_trend", args=["aov"]), {"grain": "month"}, **HTMX)
+    html = page.content.decode()
+    marked = [v for v in chart_values(spec_of(html, "trend-spec")) if v.get("anomaly")]
+    assert {v["period"][:10] for v in marked} - before == {"2024-06-01"}
+    june = next(v for v in marked if v["period"].startswith("2024-06-01"))
+    assert "above the expected" in june["anomaly"]
+    # The surprise is about the planted excess: roughly three times the normal month.
+    amount = float(re.search(r"Unusual: €([\d,.]+)", june["anomaly"]).group(1).replace(",", ""))
+    assert amount == pytest.approx(3 * normal, rel=0.35)
+    assert "Jun 2024: Unusual:" in html  # listed under the chart for people who don't read charts

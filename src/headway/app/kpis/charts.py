@@ -72,7 +72,8 @@ def _utc_x(title: str | None = None) -> alt.X:
 def trend_spec(rows: list[dict[str, Any]], kpi: Kpi, decimals: int, unit_title: str) -> dict[str, Any]:
     """Line chart of the KPI (and its comparison series, dashed) over time; the partial period is ringed.
 
-    ``rows``: period (ISO date), series (legend label), value, shown (formatted value), label (period), partial.
+    ``rows``: period (ISO date), series (legend label), value, shown (formatted value), label (period), partial,
+    and ``anomaly`` (the surprise in words) on unusual periods, drawn as red diamonds.
     """
     base = alt.Chart(alt.NamedData(name=DATASET))
     tooltip = [
@@ -100,7 +101,12 @@ def trend_spec(rows: list[dict[str, Any]], kpi: Kpi, decimals: int, unit_title: 
         .mark_point(size=140, filled=False, strokeWidth=2, color="#9a6700")
         .encode(x=_utc_x(), y="value:Q", tooltip=tooltip)
     )
-    chart = alt.layer(line, partial).properties(
+    unusual = (
+        base.transform_filter("datum.anomaly")
+        .mark_point(size=160, shape="diamond", filled=True, color="#cf222e")
+        .encode(x=_utc_x(), y="value:Q", tooltip=[*tooltip, alt.Tooltip("anomaly:N", title="Anomaly")])
+    )
+    chart = alt.layer(line, partial, unusual).properties(
         width="container", height=260, description=f"{kpi.name} over time (the table below lists every value)"
     )
     return with_rows(chart, rows)

@@ -8,17 +8,19 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import pandas as pd
 import yaml
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from headway.analytics.anomalies import Anomaly, detect_anomalies
 from headway.app.accounts.models import Organization
 from headway.app.kpis.cards import change_view
 from headway.app.kpis.charts import breakdown_spec, trend_spec
 from headway.app.kpis.formatting import currency_symbol, format_kpi_value, period_label, short_period_label
 from headway.app.kpis.models import KpiDefinition
 from headway.app.kpis.refresh import open_engine
-from headway.app.kpis.series import breakdown, current_run, total
+from headway.app.kpis.series import Series, breakdown, current_run, total
 from headway.engine.catalog import dependencies
 from headway.engine.periods import shift
 from headway.engine.scoring import Compare, comparison_period, decimals_for, delta, is_complete
@@ -83,6 +85,14 @@ def trend(kpi: Kpi, org: Organization, grain: Grain, compare: str) -> dict[str, 
                     }
                 )
         rows.append(row)
+    unusual = _anomalies(series, grain, as_of)
+    for point in points:
+        found = unusual.get(point["period"]) if point["series"] == kpi.name else None
+        if found is not None:
+            point["anomaly"] = _surprise_text(kpi, found, locale, currency)
+    for row in rows:
+        found = unusual.get(row["period"].isoformat())
+        row["anomaly"] = _surprise_text(kpi, found, locale, currency) if found is not None else ""
     spec = trend_spec(points, kpi, decimals_for(kpi), unit_title(kpi, org)) if series else None
     return {
         "grain": grain,
@@ -94,7 +104,32 @@ def trend(kpi: Kpi, org: Organization, grain: Grain, compare: str) -> dict[str, 
         "points": len(series),
         "spec": spec,
         "has_partial": any(r["partial"] for r in rows),
+        "anomalies": [r for r in rows[::-1] if r["anomaly"]],
     }
+
+
+SEASONS = {Grain.WEEK: 52, Grain.MONTH: 12, Grain.QUARTER: 4}
+
+
+def _anomalies(series: Series, grain: Grain, as_of: date | None) -> dict[str, Anomaly]:
+    """Complete periods outside the KPI's robust seasonal band (headway.analytics.anomalies), by ISO date."""
+    complete = {p: v for p, v in series.items() if v is not None and is_complete(p, grain, as_of)}
+    if not complete:
+        return {}
+    y = pd.Series(complete, dtype=float)
+    y.index = pd.DatetimeIndex(list(complete))
+    try:
+        found = detect_anomalies(y, season_length=SEASONS.get(grain))
+    except ValueError:  # too short a history to judge what is unusual
+        return {}
+    return {a.period.date().isoformat(): a for a in found}
+
+
+def _surprise_text(kpi: Kpi, a: Anomaly, locale: str, currency: str) -> str:
+    direction = "above" if a.surprise > 0 else "below"
+    amount = format_kpi_value(kpi, abs(a.surprise), locale, currency)
+    expected = format_kpi_value(kpi, a.expected, locale, currency)
+    return f"Unusual: {amount} {direction} the expected {expected}"
 
 
 def latest_period(periods: list[date], grain: Grain, as_of: date | None) -> tuple[date | None, bool]:

@@ -12,3 +12,4 @@ class StrategyConfig(AppConfig):
         from headway.app.strategy.cards import STATE_ENTRIES
 
         SCORECARD_STATE.extend(e for e in STATE_ENTRIES if e not in SCORECARD_STATE)
+        from headway.app.strategy import reminders  # noqa: F401 - registers the review reminder job and tick hook

@@ -214,6 +214,9 @@ class ReviewSettings(models.Model):
     next_review = models.DateField()
     last_reviewed = models.DateField(null=True, blank=True)
     not_viewed_days = models.PositiveSmallIntegerField(default=90)
+    reminded_for = models.DateField(
+        null=True, blank=True, help_text="The review date the admins were last emailed about (sent once per date)"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     def is_due(self, today: date) -> bool:

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router, Schema
+from ninja import Path, Query, Router, Schema
 from ninja.errors import ValidationError
 
 from headway.app.accounts.models import Member, Organization
@@ -50,6 +50,9 @@ assert set(GrainName.__args__) == set(GRAINS)  # type: ignore[attr-defined]
 
 LimitParam = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=f"Items per page (1–{MAX_LIMIT})")
 OffsetParam = Query(0, ge=0, description="Items to skip")
+MAX_ID = 2**63 - 1
+"""The largest id the databases store: a bigger one in a path is a 422 on that parameter, never a 500."""
+IdParam = Path(..., ge=1, le=MAX_ID)
 GrainParam = Query(None, description="week, month or quarter (default: the KPI's grain)")
 DimensionParam = Query("", description="A breakdown dimension (month grain only); empty for the total")
 StartParam = Query(None, description="First period start to include (YYYY-MM-DD)")
@@ -251,7 +254,9 @@ def _bad(param: str, message: str, where: str = "query") -> ValidationError:
 
 
 def _page(qs: QuerySet[Any], limit: int, offset: int) -> tuple[int, list[Any]]:
-    return qs.count(), list(qs[offset : offset + limit])
+    count = qs.count()
+    # Past the end, no query: an offset beyond the database's integers (2**63) must not reach SQL.
+    return count, list(qs[offset : offset + limit]) if offset < count else []
 
 
 # --- KPIs ------------------------------------------------------------------------------
@@ -486,7 +491,7 @@ def list_goals(
 
 
 @router.get("/goals/{goal_id}", response={200: GoalOut, **ERRORS}, url_name="api_goal")
-def get_goal(request: HttpRequest, goal_id: int) -> dict[str, Any]:
+def get_goal(request: HttpRequest, goal_id: int = IdParam) -> dict[str, Any]:
     """One goal, as in the list."""
     org = _org(request)
     goal = get_object_or_404(_goals(org), pk=goal_id)
@@ -529,7 +534,7 @@ def list_objectives(request: HttpRequest, limit: int = LimitParam, offset: int =
 
 
 @router.get("/objectives/{objective_id}", response={200: ObjectiveOut, **ERRORS}, url_name="api_objective")
-def get_objective(request: HttpRequest, objective_id: int) -> dict[str, Any]:
+def get_objective(request: HttpRequest, objective_id: int = IdParam) -> dict[str, Any]:
     """One objective, as in the list."""
     return _objective_out(get_object_or_404(_objectives(_org(request)), pk=objective_id))
 
@@ -573,6 +578,6 @@ def list_alerts(
 
 
 @router.get("/alerts/{alert_id}", response={200: AlertOut, **ERRORS}, url_name="api_alert")
-def get_alert(request: HttpRequest, alert_id: int) -> dict[str, Any]:
+def get_alert(request: HttpRequest, alert_id: int = IdParam) -> dict[str, Any]:
     """One alert."""
     return _alert_out(get_object_or_404(Alert.objects.select_related("rule"), org=_org(request), pk=alert_id))

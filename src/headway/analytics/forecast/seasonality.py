@@ -62,14 +62,21 @@ def seasonal_indices(y: np.ndarray, season_length: int, multiplicative: bool) ->
 
 
 class SeasonalAdjustment:
-    """Removes a fixed seasonal pattern when the test passes; ``restore`` puts it back on forecasts."""
+    """Removes a fixed seasonal pattern when the test passes; ``restore`` puts it back on forecasts.
 
-    def __init__(self, y: np.ndarray, season_length: int):
+    ``shrink`` < 1 pulls the estimated pattern toward none (multiplicative indices to the power ``shrink``,
+    additive ones times ``shrink``): the indices are estimated with noise, and a damped pattern forecasts better.
+    """
+
+    def __init__(self, y: np.ndarray, season_length: int, shrink: float = 1.0):
         self.n = len(y)
         self.m = season_length
         self.active = is_seasonal(y, season_length)
         self.multiplicative = bool(np.all(y > 0))
-        self.indices = seasonal_indices(y, season_length, self.multiplicative) if self.active else np.zeros(0)
+        self.indices = np.zeros(0)
+        if self.active:
+            idx = seasonal_indices(y, season_length, self.multiplicative)
+            self.indices = idx**shrink if self.multiplicative else idx * shrink
 
     def _pattern(self, start: int, length: int) -> np.ndarray:
         if not self.active:

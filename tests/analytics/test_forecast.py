@@ -268,3 +268,22 @@ def test_accuracy_words_use_amounts_when_the_series_crosses_zero() -> None:
     assert acc["ae_first"] == pytest.approx(np.mean(by_hand), rel=1e-9)
     assert fc.describe_accuracy().startswith(f"typically within ±{acc['ae_first']:,.0f} a month ahead")
     assert "%" not in fc.describe_accuracy()
+
+
+def test_seasonal_shrink_damps_the_restored_pattern() -> None:
+    """A planted ±25% multiplicative season: with shrink 0.9 the restored pattern's log-amplitude is 0.9 times the
+    undamped one; an additive pattern (a series crossing zero) is scaled by 0.9; shrink 1 round-trips exactly."""
+    from headway.analytics.forecast.seasonality import SeasonalAdjustment
+
+    y = seasonal_series(72).to_numpy()
+    flat = np.full(12, 10.0)
+    full, damped = SeasonalAdjustment(y, 12), SeasonalAdjustment(y, 12, shrink=0.9)
+    assert full.active and full.multiplicative
+    np.testing.assert_allclose(full.restore(full.adjust(y)[-12:]), y[-12:], rtol=1e-12)
+    log_full, log_damped = np.log(full.restore(flat) / 10), np.log(damped.restore(flat) / 10)
+    assert np.ptp(log_full) > 0.4  # the planted season (±25%) was found
+    np.testing.assert_allclose(log_damped, 0.9 * log_full, atol=1e-12)
+    shifted = y - y.mean()  # crosses zero: additive pattern
+    add_full, add_damped = SeasonalAdjustment(shifted, 12), SeasonalAdjustment(shifted, 12, shrink=0.9)
+    assert add_full.active and not add_full.multiplicative
+    np.testing.assert_allclose(add_damped.restore(np.zeros(12)), 0.9 * add_full.restore(np.zeros(12)), atol=1e-9)

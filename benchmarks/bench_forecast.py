@@ -5,7 +5,11 @@ DynamicOptimizedTheta, AutoARIMA and SeasonalNaive, all run in this script on th
 the in-sample seasonal naive error), seconds, and ratios to AutoETS. ``--sample N`` takes every N-th series
 for a quick run; ``--skip-arima`` leaves out AutoARIMA (about 8.5 minutes on 2 cores).
 
-    python benchmarks/bench_forecast.py [--sample 7] [--jobs 2] [--skip-arima]
+``--validation`` scores on the 18 points before the hold-out instead (training on what precedes them), so that
+choices can be made without looking at the hold-out; ``--seasonal-shrink X`` overrides the auto model's
+seasonal shrink (models.SEASONAL_SHRINK) — the two together are how 0.9 was chosen (docs/benchmarks.md).
+
+    python benchmarks/bench_forecast.py [--sample 7] [--jobs 2] [--skip-arima] [--validation] [--seasonal-shrink 0.9]
 """
 
 from __future__ import annotations
@@ -31,11 +35,13 @@ def load(path: Path, sample: int) -> list[np.ndarray]:
     return series[::sample]
 
 
-def headway_forecasts(train: list[np.ndarray]) -> list[np.ndarray]:
+def headway_forecasts(train: list[np.ndarray], shrink: float | None = None) -> list[np.ndarray]:
     """The automatic forecaster on one chunk of series (one worker process)."""
-    from headway.analytics.forecast import forecast
+    from headway.analytics.forecast import forecast, models
 
     warnings.filterwarnings("ignore")
+    if shrink is not None:
+        models.SEASONAL_SHRINK = shrink
     out = []
     for y in train:
         index = pd.date_range("2000-01-01", periods=len(y), freq="MS")
@@ -44,10 +50,10 @@ def headway_forecasts(train: list[np.ndarray]) -> list[np.ndarray]:
     return out
 
 
-def run_headway(train: list[np.ndarray], jobs: int) -> list[np.ndarray]:
+def run_headway(train: list[np.ndarray], jobs: int, shrink: float | None = None) -> list[np.ndarray]:
     chunks = [train[i::jobs] for i in range(jobs)]
     with ProcessPoolExecutor(jobs) as pool:
-        parts = list(pool.map(headway_forecasts, chunks))
+        parts = list(pool.map(headway_forecasts, chunks, [shrink] * jobs))
     result: list[np.ndarray] = [np.zeros(0)] * len(train)
     for i, part in enumerate(parts):
         result[i::jobs] = part
@@ -78,13 +84,18 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=1, help="take every N-th series (default: all)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--skip-arima", action="store_true")
+    parser.add_argument("--validation", action="store_true", help="score on the 18 points before the hold-out")
+    parser.add_argument("--seasonal-shrink", type=float, default=None, help="override models.SEASONAL_SHRINK")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     from statsforecast.models import AutoARIMA, AutoETS, DynamicOptimizedTheta, SeasonalNaive, Theta
 
     series = load(args.data, args.sample)
+    if args.validation:  # the hold-out is dropped; the 18 points before it become the scored window
+        series = [y[:-HORIZON] for y in series]
     train = [y[:-HORIZON] for y in series]
-    print(f"M3 monthly: {len(series)} series, horizon {HORIZON}, {args.jobs} worker(s)")
+    window = "validation window (18 points before the hold-out)" if args.validation else "hold-out"
+    print(f"M3 monthly: {len(series)} series, horizon {HORIZON}, {args.jobs} worker(s), scored on the {window}")
     runs: list[tuple[str, object]] = [
         ("SeasonalNaive", SeasonalNaive(season_length=SEASON)),
         ("AutoETS", AutoETS(season_length=SEASON)),
@@ -95,7 +106,7 @@ def main() -> None:
         runs.append(("AutoARIMA", AutoARIMA(season_length=SEASON)))
     results: dict[str, tuple[float, float, float]] = {}
     start = time.perf_counter()
-    forecasts = run_headway(train, args.jobs)
+    forecasts = run_headway(train, args.jobs, args.seasonal_shrink)
     results["Headway auto"] = (*scores(series, forecasts), time.perf_counter() - start)
     for name, model in runs:
         start = time.perf_counter()

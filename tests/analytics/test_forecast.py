@@ -270,20 +270,34 @@ def test_accuracy_words_use_amounts_when_the_series_crosses_zero() -> None:
     assert "%" not in fc.describe_accuracy()
 
 
-def test_seasonal_shrink_damps_the_restored_pattern() -> None:
-    """A planted ±25% multiplicative season: with shrink 0.9 the restored pattern's log-amplitude is 0.9 times the
-    undamped one; an additive pattern (a series crossing zero) is scaled by 0.9; shrink 1 round-trips exactly."""
+def test_seasonal_shrink_damps_a_noisy_pattern_and_keeps_a_clear_one() -> None:
+    """The damping factor is 1 - shrink/F with F the ANOVA statistic, computed here independently; a clear planted
+    ±25% season (F large) is kept almost whole, a weak one in heavy noise is damped; additive patterns are scaled by
+    the same factor; shrink 0 round-trips exactly."""
+    from scipy.stats import f_oneway
+
     from headway.analytics.forecast.seasonality import SeasonalAdjustment
 
     y = seasonal_series(72).to_numpy()
     flat = np.full(12, 10.0)
-    full, damped = SeasonalAdjustment(y, 12), SeasonalAdjustment(y, 12, shrink=0.9)
-    assert full.active and full.multiplicative
+    full, damped = SeasonalAdjustment(y, 12), SeasonalAdjustment(y, 12, shrink=2.0)
+    assert full.active and full.multiplicative and full.weight == 1.0
     np.testing.assert_allclose(full.restore(full.adjust(y)[-12:]), y[-12:], rtol=1e-12)
     log_full, log_damped = np.log(full.restore(flat) / 10), np.log(damped.restore(flat) / 10)
     assert np.ptp(log_full) > 0.4  # the planted season (±25%) was found
-    np.testing.assert_allclose(log_damped, 0.9 * log_full, atol=1e-12)
-    shifted = y - y.mean()  # crosses zero: additive pattern
-    add_full, add_damped = SeasonalAdjustment(shifted, 12), SeasonalAdjustment(shifted, 12, shrink=0.9)
-    assert add_full.active and not add_full.multiplicative
-    np.testing.assert_allclose(add_damped.restore(np.zeros(12)), 0.9 * add_full.restore(np.zeros(12)), atol=1e-9)
+    assert 0.98 < damped.weight < 1  # clear pattern: barely damped
+    np.testing.assert_allclose(log_damped, damped.weight * log_full, atol=1e-12)
+    # independent F: centred 2x12 moving average, ratios grouped by calendar position
+    trend = np.convolve(y, np.r_[0.5, np.ones(11), 0.5] / 12, mode="valid")
+    ratio = y[6 : 6 + len(trend)] / trend
+    position = (np.arange(len(ratio)) + 6) % 12
+    f_stat = f_oneway(*[ratio[position == k] for k in range(12)]).statistic
+    assert damped.weight == pytest.approx(1 - 2.0 / f_stat, rel=1e-9)
+
+    rng = np.random.default_rng(5)
+    t = np.arange(72)
+    noisy = 4 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 6, 72)  # crosses zero: additive
+    weak_full, weak = SeasonalAdjustment(noisy, 12), SeasonalAdjustment(noisy, 12, shrink=2.0)
+    assert weak.active and not weak.multiplicative  # the weak season passes the test (seed 5) ...
+    assert weak.weight < 0.6  # ... and is damped clearly, by the same factor
+    np.testing.assert_allclose(weak.restore(np.zeros(12)), weak.weight * weak_full.restore(np.zeros(12)))

@@ -29,15 +29,25 @@ def _acf_significant(y: np.ndarray, m: int) -> bool:
 
 
 def _anova_significant(y: np.ndarray, m: int, alpha: float = 0.01) -> bool:
-    detrended, position = _detrended(y, m, multiplicative=False)
+    statistic, within_dof = anova_f(y, m, multiplicative=False)
+    if within_dof < 1 or not np.isfinite(statistic):
+        return False
+    return bool(statistic > f_dist.ppf(1 - alpha, m - 1, within_dof))
+
+
+def anova_f(y: np.ndarray, m: int, multiplicative: bool) -> tuple[float, int]:
+    """One-way ANOVA F statistic of the detrended values by position in the season, and its within-group degrees
+    of freedom; F is infinite for a noiseless pattern and NaN when there is nothing to compare."""
+    detrended, position = _detrended(y, m, multiplicative)
     groups = [detrended[position == k] for k in range(m)]
     within_dof = len(detrended) - m
     within = sum(float(((g - g.mean()) ** 2).sum()) for g in groups)
-    if within_dof < 1 or within == 0:
-        return False
+    if within_dof < 1:
+        return float("nan"), within_dof
     between = sum(len(g) * (g.mean() - detrended.mean()) ** 2 for g in groups)
-    statistic = (between / (m - 1)) / (within / within_dof)
-    return bool(statistic > f_dist.ppf(1 - alpha, m - 1, within_dof))
+    if within == 0:
+        return (float("inf") if between > 0 else float("nan")), within_dof
+    return float((between / (m - 1)) / (within / within_dof)), within_dof
 
 
 def _detrended(y: np.ndarray, m: int, multiplicative: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -64,19 +74,25 @@ def seasonal_indices(y: np.ndarray, season_length: int, multiplicative: bool) ->
 class SeasonalAdjustment:
     """Removes a fixed seasonal pattern when the test passes; ``restore`` puts it back on forecasts.
 
-    ``shrink`` < 1 pulls the estimated pattern toward none (multiplicative indices to the power ``shrink``,
-    additive ones times ``shrink``): the indices are estimated with noise, and a damped pattern forecasts better.
+    ``shrink`` > 0 pulls the estimated pattern toward none by the James-Stein-like factor
+    ``w = clip(1 - shrink / F, 0, 1)``, F the ANOVA statistic of the detrended values by position in the season
+    (multiplicative indices to the power w, additive ones times w): a noisy pattern (F small) is damped, a clear
+    one (F large) kept. ``self.weight`` is w (1 when not damped).
     """
 
-    def __init__(self, y: np.ndarray, season_length: int, shrink: float = 1.0):
+    def __init__(self, y: np.ndarray, season_length: int, shrink: float = 0.0):
         self.n = len(y)
         self.m = season_length
         self.active = is_seasonal(y, season_length)
         self.multiplicative = bool(np.all(y > 0))
         self.indices = np.zeros(0)
+        self.weight = 1.0
         if self.active:
             idx = seasonal_indices(y, season_length, self.multiplicative)
-            self.indices = idx**shrink if self.multiplicative else idx * shrink
+            if shrink > 0:
+                statistic, _ = anova_f(y, season_length, self.multiplicative)
+                self.weight = float(np.clip(1 - shrink / statistic, 0, 1)) if np.isfinite(statistic) else 1.0
+            self.indices = idx**self.weight if self.multiplicative else idx * self.weight
 
     def _pattern(self, start: int, length: int) -> np.ndarray:
         if not self.active:

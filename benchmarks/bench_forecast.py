@@ -6,10 +6,10 @@ the in-sample seasonal naive error), seconds, and ratios to AutoETS. ``--sample 
 for a quick run; ``--skip-arima`` leaves out AutoARIMA (about 8.5 minutes on 2 cores).
 
 ``--validation`` scores on the 18 points before the hold-out instead (training on what precedes them), so that
-choices can be made without looking at the hold-out; ``--seasonal-shrink X`` overrides the auto model's
-seasonal shrink (models.SEASONAL_SHRINK) — the two together are how 0.9 was chosen (docs/benchmarks.md).
+choices can be made without looking at the hold-out; ``--seasonal-shrink K`` overrides the auto model's
+seasonal shrink (models.SEASONAL_SHRINK) — the two together are how 2 was chosen (docs/benchmarks.md).
 
-    python benchmarks/bench_forecast.py [--sample 7] [--jobs 2] [--skip-arima] [--validation] [--seasonal-shrink 0.9]
+    python benchmarks/bench_forecast.py [--sample 7] [--jobs 2] [--skip-arima] [--validation] [--seasonal-shrink 2]
 """
 
 from __future__ import annotations

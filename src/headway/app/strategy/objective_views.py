@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 
 from django.contrib import messages
 from django.db import transaction
@@ -29,8 +28,8 @@ from headway.app.strategy.cards import headline_goal
 from headway.app.strategy.evaluation import TONE, fresh_statuses
 from headway.app.strategy.forms import MAX_KPIS, ObjectiveForm
 from headway.app.strategy.models import Goal, Objective
-from headway.app.strategy.portfolio import add_months, review_settings
-from headway.app.strategy.starter import apply_template_strategy
+from headway.app.strategy.portfolio import review_settings
+from headway.app.strategy.starter import apply_template_strategy, default_period
 from headway.engine.templates import get_template
 
 OVERLOAD_AT = 20
@@ -178,17 +177,11 @@ def _descends(o: Objective, ancestor: int) -> bool:
     return False
 
 
-def _default_period() -> tuple[date, date]:
-    today = timezone.localdate()
-    start = date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
-    return start, add_months(start, 12) - timedelta(days=1)
-
-
 @member_required(Role.EDITOR)
 @require_http_methods(["GET", "POST"])
 def objective_new(request: HttpRequest) -> HttpResponse:
     member = request.member  # type: ignore[attr-defined]
-    start, end = _default_period()
+    start, end = default_period()
     initial: dict[str, object] = {"period_start": start, "period_end": end, "owner": member.pk}
     parent = request.GET.get("parent", "")
     if parent.isdigit():

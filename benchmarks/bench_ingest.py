@@ -1,10 +1,15 @@
 """Benchmark: importing a 1M-row orders CSV (mapping, validation, quarantine) against DuckDB's own read_csv.
 
-Both sides read the same generated file into a fresh DuckDB warehouse file in the same run:
-the baseline is ``CREATE TABLE orders AS SELECT * FROM read_csv(file)`` (DuckDB's sniffer and
-typed parser, no validation); Headway is ``files.import_file`` with the mapping proposed from
-the headers, every row validated, failing rows quarantined and the ledger written. The script
-checks the import's counts against the planted bad rows before it prints times.
+Both sides read the same generated file into a fresh DuckDB warehouse file in the same run,
+and both clocks run from opening the warehouse file to closing it, so both pay for writing
+the table into the file: the baseline is ``CREATE TABLE orders AS SELECT * FROM
+read_csv(file)`` (DuckDB's sniffer and typed parser, no validation), after which DuckDB
+compresses and checkpoints the table into the file when the connection closes; Headway is
+``files.import_file`` with the mapping proposed from the headers, every row validated,
+failing rows quarantined and the ledger written (its transaction's commit already leaves the
+table in the file, so its close is short). The baseline's time up to the end of the
+``CREATE TABLE`` alone (before the closing checkpoint) is printed too. The script checks the
+import's counts against the planted bad rows before it prints times.
 Goal: throughput ratio (Headway rows/s / DuckDB rows/s) >= 0.5.
 
     python benchmarks/bench_ingest.py [--rows 1000000] [--repeat 3]
@@ -54,14 +59,15 @@ def generate(path: Path, rows: int, seed: int = 7) -> int:
     return len(bad)
 
 
-def baseline(csv: Path, target: Path) -> float:
+def baseline(csv: Path, target: Path) -> tuple[float, float]:
+    """Seconds from opening the file to closing it, and to the end of the CREATE TABLE alone."""
     target.unlink(missing_ok=True)
-    con = duckdb.connect(str(target))
     t0 = time.perf_counter()
+    con = duckdb.connect(str(target))
     con.execute(f"CREATE TABLE orders AS SELECT * FROM read_csv('{csv}')")
-    elapsed = time.perf_counter() - t0
-    con.close()
-    return elapsed
+    created = time.perf_counter() - t0
+    con.close()  # DuckDB compresses and checkpoints the new table into the file here
+    return time.perf_counter() - t0, created
 
 
 def headway(csv: Path, target: Path) -> tuple[float, files.ImportResult]:
@@ -82,9 +88,11 @@ def main() -> None:
         t0 = time.perf_counter()
         planted = generate(csv, args.rows)
         print(f"generated {args.rows:,} rows ({csv.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f} s")
-        base_times, hw_times = [], []
+        base_times, created_times, hw_times = [], [], []
         for _ in range(args.repeat):  # interleaved, so load on the machine hits both alike
-            base_times.append(baseline(csv, folder / "base.duckdb"))
+            closed, created = baseline(csv, folder / "base.duckdb")
+            base_times.append(closed)
+            created_times.append(created)
             elapsed, result = headway(csv, folder / "hw.duckdb")
             hw_times.append(elapsed)
             assert result.read == args.rows, result.read
@@ -98,6 +106,8 @@ def main() -> None:
             f"DuckDB {duckdb.__version__}, load {os.getloadavg()[0]:.1f}"
         )
         print(f"DuckDB read_csv : {b:.3f} s  ({args.rows / b:,.0f} rows/s)  runs {[round(t, 3) for t in base_times]}")
+        c = statistics.median(created_times)
+        print(f"  of which CREATE TABLE until its end, before the closing checkpoint: {c:.3f} s")
         print(f"Headway import  : {h:.3f} s  ({args.rows / h:,.0f} rows/s)  runs {[round(t, 3) for t in hw_times]}")
         print(f"ratio (Headway rows/s / DuckDB rows/s): {b / h:.2f}  (goal >= 0.5)")
 

@@ -25,6 +25,10 @@ def test_demo_prints_scorecard_and_reuses_data(cli, tmp_path: Path):
     assert "Data as of 2024-12-31" in out
     assert re.search(r"[▁▂▃▄▅▆▇█]{6,}", out)
     assert "headway compute" in out
+    # Money carries its currency (the web demo organisation's, EUR); percentages and days keep theirs.
+    aov_line = next(line for line in out.splitlines() if "Average order" in line)
+    assert re.search(r"€\d[\d,]*\.\d\d", aov_line), aov_line
+    assert re.search(r"Revenue growth\s+-?\d+\.\d%", out)
     assert (folder / "warehouse.duckdb").is_file()
     assert (folder / "headway-demo.json").is_file()
     stamp = (folder / "warehouse.duckdb").stat().st_mtime_ns

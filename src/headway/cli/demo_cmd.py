@@ -20,6 +20,8 @@ from headway.engine.canonical import CANONICAL
 from headway.engine.warehouse import DuckDBWarehouse
 
 WAREHOUSE_FILE = "warehouse.duckdb"
+DEMO_CURRENCY = "EUR"
+"""The demo business's currency: the web demo organisation (accounts.onboarding) uses the same."""
 CSV_DIR = "csv"
 MARKER_FILE = "headway-demo.json"
 """Written last, so its presence means the folder holds a complete demo of the recorded kind."""
@@ -154,5 +156,5 @@ def demo(
         console.print(f"[dim]Using the demo data already in {escape(str(folder))} (seed {seed}, {size}).[/]")
     else:
         print_summary(info, folder)
-    print_scorecard(folder / WAREHOUSE_FILE, "ecommerce")
+    print_scorecard(folder / WAREHOUSE_FILE, "ecommerce", currency=DEMO_CURRENCY)
     print_next_steps(folder / WAREHOUSE_FILE)

@@ -41,14 +41,22 @@ def fail(message: str) -> NoReturn:
 # --- numbers -----------------------------------------------------------------------------
 
 
-def format_value(value: Any, unit: Unit, decimals: int | None = None) -> str:
-    """A value as a reader expects it: 1,234.50 · 12.3% · 1,234 · 3.2 days; '–' when unknown."""
+CURRENCY_SIGNS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CHF": "CHF "}
+
+
+def format_value(value: Any, unit: Unit, decimals: int | None = None, currency: str | None = None) -> str:
+    """A value as a reader expects it: 1,234.50 · €1,234.50 (with ``currency``) · 12.3% · 1,234 · 3.2 days;
+    '–' when unknown."""
     if is_missing(value):
         return "–"
     places = UNIT_DECIMALS[unit] if decimals is None else decimals
     number = float(value)
     if unit is Unit.PERCENT:
         return f"{number * 100:,.{places}f}%"
+    if unit is Unit.CURRENCY and currency:
+        code = currency.upper()
+        sign = CURRENCY_SIGNS.get(code, f"{code} ")
+        return f"{'-' if number < 0 else ''}{sign}{abs(number):,.{places}f}"
     return f"{number:,.{places}f}{UNIT_SUFFIX.get(unit, '')}"
 
 

@@ -107,19 +107,19 @@ def _compute(hw: Headway, ids: list[str], start: date, end: date) -> tuple[pd.Da
     return (pd.concat(frames, axis=1) if frames else pd.DataFrame()), failures
 
 
-def print_scorecard(warehouse: Path, template_id: str) -> None:
+def print_scorecard(warehouse: Path, template_id: str, currency: str | None = None) -> None:
     try:
         template: Template = get_template(template_id)
     except KeyError as exc:
         fail(str(exc.args[0]))
     hw = open_headway(DuckDBWarehouse(warehouse, read_only=True))
     try:
-        _scorecard(hw, template)
+        _scorecard(hw, template, currency)
     finally:
         hw.close()
 
 
-def _scorecard(hw: Headway, template: Template) -> None:
+def _scorecard(hw: Headway, template: Template, currency: str | None = None) -> None:
     schema = hw.schema
     ids = [k for k in template.kpi_ids() if k in hw.kpis]
     reasons = {k: "not in the KPI catalog" for k in template.kpi_ids() if k not in hw.kpis}
@@ -170,7 +170,7 @@ def _scorecard(hw: Headway, template: Template) -> None:
             badge = f"[{STATUS_STYLE[state]}]● {state}[/]" if state else "[dim]○ –[/]"
             table.add_row(
                 f"  {escape(kpi.name)}",
-                format_value(value, kpi.unit, kpi_decimals(kpi)),
+                format_value(value, kpi.unit, kpi_decimals(kpi), currency),
                 change_text(kpi, value, previous),
                 change_text(kpi, value, year_ago),
                 f"[cyan]{sparkline([_at(series, p) for p in window])}[/]",

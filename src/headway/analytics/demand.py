@@ -13,6 +13,17 @@ projects them onto forecasts that do: ``method="wls"`` (weighted least squares w
 variance of a node taken proportional to the number of bottom series under it; the default) or ``"ols"``.
 Negative bottom forecasts are set to 0 and every level is re-aggregated from the bottom, so the result stays
 coherent and non-negative.
+
+Prediction intervals (80% and 95%, columns ``lower_80 .. upper_95``) come from the base model's own errors on
+the past, measured by rolling origin: the base model is refitted on the history up to each of the last
+``BACKTEST_WINDOWS + horizon - 1`` periods (never on less than half the history), forecasts up to ``horizon``
+periods ahead, and the error at each step ahead is recorded where the actual is known. Per node and step ``h``
+the spread is the root mean square of those h-step errors (made non-decreasing in ``h``; steps without any
+recorded error grow from the last measured step with sqrt(h)), and the interval is the reconciled forecast
++- z x spread (z = 1.28 for 80%, 1.96 for 95%), its lower bound clipped at 0. With too short a history for
+any backtest, the spread is that of a naive forecast (the root mean square of the period-to-period change)
+times sqrt(h). Intervals are per node: unlike the point forecasts they do not add up (a total's range is
+narrower than the sum of its parts' ranges, since their errors partly cancel).
 """
 
 from __future__ import annotations
@@ -27,6 +38,10 @@ import pandas as pd
 
 SEASON = {"D": 7, "W": 52, "M": 12, "Q": 4}
 LEVELS = ("total", "category", "product")
+INTERVALS = {80: 1.2815515655446004, 95: 1.959963984540054}
+"""Interval levels (percent) and their two-sided normal z."""
+BACKTEST_WINDOWS = 12
+"""Rolling origins whose errors reach the furthest step ahead (nearer steps get up to horizon - 1 more)."""
 
 
 @dataclass
@@ -34,13 +49,18 @@ class DemandForecast:
     """Reconciled demand: one row per (level, node, future period)."""
 
     frame: pd.DataFrame
-    """Columns: level, node, period, base (the node's own forecast), forecast (reconciled)."""
+    """Columns: level, node, period, base (the node's own forecast), forecast (reconciled), and the prediction
+    interval bounds lower_80, upper_80, lower_95, upper_95 around the reconciled forecast (units, >= 0)."""
     history: pd.DataFrame
     """Columns: level, node, period, quantity (complete periods only)."""
     summing: pd.DataFrame
     """The summing matrix S: one row per node ("level:node"), one column per bottom series."""
     method: str
     freq: str
+    model: str = ""
+    """The base model in words, e.g. "Theta with a 52-period season"."""
+    backtest_origins: int = 0
+    """How many rolling origins the interval spreads were measured from (0: the naive fallback spread)."""
 
     def node(self, level: str, node: str) -> pd.Series:
         """The reconciled forecast of one node, indexed by period."""
@@ -48,6 +68,13 @@ class DemandForecast:
         if rows.empty:
             raise KeyError(f"no {level} {node!r} in the demand forecast")
         return rows.set_index("period")["forecast"]
+
+    def band(self, level: str, node: str) -> pd.DataFrame:
+        """Forecast and interval bounds of one node, indexed by period."""
+        rows = self.frame[(self.frame["level"] == level) & (self.frame["node"] == node)]
+        if rows.empty:
+            raise KeyError(f"no {level} {node!r} in the demand forecast")
+        return rows.set_index("period")[["forecast", *[f"{s}_{lv}" for lv in INTERVALS for s in ("lower", "upper")]]]
 
     def wide(self, column: str = "forecast") -> pd.DataFrame:
         """Nodes as rows ("level:node"), periods as columns."""
@@ -126,28 +153,64 @@ def _hierarchy(bottom: pd.DataFrame, categories: pd.Series, by: str | None) -> t
     return nodes, np.vstack(rows)
 
 
-def _base_forecasts(y: np.ndarray, m: int, horizon: int, freq: str) -> np.ndarray:
-    """Theta per row of ``y`` (seasonal with two seasons of history), seasonal naive where a fit fails."""
+def _season(length: int, m: int) -> int:
+    """The season Theta is given: ``m`` with two seasons of history and one more period, else none."""
+    return m if length >= 2 * m + 1 else 1
+
+
+def _base_batch(series: Sequence[np.ndarray], m: int, horizon: int, freq: str) -> np.ndarray:
+    """Theta per series (lengths may differ; seasonal where long enough), seasonal naive where a fit fails."""
     from statsforecast import StatsForecast
     from statsforecast.models import SeasonalNaive, Theta
 
-    season = m if y.shape[1] >= 2 * m + 1 else 1
-    ds = pd.date_range("2000-01-03", periods=y.shape[1], freq=freq)
-    long = pd.DataFrame(
-        {"unique_id": np.repeat(np.arange(len(y)), y.shape[1]), "ds": np.tile(ds, len(y)), "y": y.ravel()}
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        sf = StatsForecast(
-            models=[Theta(season_length=season), SeasonalNaive(season_length=season)],
-            freq=freq,
-            fallback_model=SeasonalNaive(season_length=season),
-        )
-        out = sf.forecast(df=long, h=horizon)
-    out = out.sort_values(["unique_id", "ds"])
-    theta = out["Theta"].to_numpy().reshape(len(y), horizon)
-    naive = out["SeasonalNaive"].to_numpy().reshape(len(y), horizon)
-    return np.where(np.isfinite(theta), theta, naive)
+    out = np.full((len(series), horizon), np.nan)
+    groups: dict[int, list[int]] = {}
+    for i, y in enumerate(series):
+        groups.setdefault(_season(len(y), m), []).append(i)
+    for season, rows in groups.items():
+        parts = []
+        for k, i in enumerate(rows):
+            ds = pd.date_range("2000-01-03", periods=len(series[i]), freq=freq)
+            parts.append(pd.DataFrame({"unique_id": k, "ds": ds, "y": series[i]}))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sf = StatsForecast(
+                models=[Theta(season_length=season), SeasonalNaive(season_length=season)],
+                freq=freq,
+                fallback_model=SeasonalNaive(season_length=season),
+            )
+            fc = sf.forecast(df=pd.concat(parts, ignore_index=True), h=horizon).sort_values(["unique_id", "ds"])
+        theta = fc["Theta"].to_numpy().reshape(len(rows), horizon)
+        naive = fc["SeasonalNaive"].to_numpy().reshape(len(rows), horizon)
+        out[rows] = np.where(np.isfinite(theta), theta, naive)
+    return out
+
+
+def _base_forecasts(y: np.ndarray, m: int, horizon: int, freq: str) -> np.ndarray:
+    """Theta per row of ``y`` (seasonal with two seasons of history), seasonal naive where a fit fails."""
+    return _base_batch(list(y), m, horizon, freq)
+
+
+def _error_spread(y: np.ndarray, m: int, horizon: int, freq: str) -> tuple[np.ndarray, int]:
+    """Root mean square h-step error of the base model per row of ``y`` (nodes x horizon), by rolling origin,
+    and the number of origins used. See the module docstring for the rules."""
+    n = y.shape[1]
+    first = max(n // 2, 4, n - horizon - BACKTEST_WINDOWS + 1)
+    origins = list(range(first, n))
+    if not origins:
+        step = np.sqrt(np.mean(np.diff(y, axis=1) ** 2, axis=1)) if n > 1 else np.zeros(len(y))
+        return step[:, None] * np.sqrt(np.arange(1, horizon + 1)), 0
+    ahead = min(horizon, n - first)
+    fc = _base_batch([row[:o] for o in origins for row in y], m, ahead, freq).reshape(len(origins), len(y), ahead)
+    squared = np.full((len(origins), len(y), ahead), np.nan)
+    for k, o in enumerate(origins):
+        known = min(ahead, n - o)
+        squared[k, :, :known] = (y[:, o : o + known] - fc[k, :, :known]) ** 2
+    spread = np.maximum.accumulate(np.sqrt(np.nanmean(squared, axis=0)), axis=1)
+    if ahead < horizon:
+        grow = np.sqrt(np.arange(ahead + 1, horizon + 1) / ahead)
+        spread = np.hstack([spread, spread[:, -1:] * grow])
+    return spread, len(origins)
 
 
 def reconcile(base: np.ndarray, S: np.ndarray, method: Literal["ols", "wls"] = "wls") -> np.ndarray:
@@ -191,8 +254,12 @@ def forecast_demand(
     nodes, S = _hierarchy(bottom, categories, by)
     history = S @ bottom.to_numpy()
     kind = freq.split("-")[0].rstrip("S").upper()[:1]
-    base = _base_forecasts(history, SEASON.get(kind, 1), horizon, freq)
+    m = SEASON.get(kind, 1)
+    base = _base_forecasts(history, m, horizon, freq)
     coherent = reconcile(base, S, method)
+    spread, origins = _error_spread(history, m, horizon, freq)
+    season = _season(history.shape[1], m)
+    model = f"Theta with a {season}-period season" if season > 1 else "Theta (no season: under two years of history)"
     periods = pd.date_range(bottom.columns[-1], periods=horizon + 1, freq=freq)[1:]
     level = [n[0] for n in nodes]
     name = [n[1] for n in nodes]
@@ -205,6 +272,9 @@ def forecast_demand(
             "forecast": coherent.ravel(),
         }
     )
+    for lv, z in INTERVALS.items():
+        frame[f"lower_{lv}"] = np.maximum(coherent - z * spread, 0.0).ravel()
+        frame[f"upper_{lv}"] = (coherent + z * spread).ravel()
     hist = pd.DataFrame(
         {
             "level": np.repeat(level, bottom.shape[1]),
@@ -216,7 +286,7 @@ def forecast_demand(
     keys = [f"{lv}:{nm}" for lv, nm in nodes]
     bottom_names: Sequence[str] = [" / ".join(map(str, k)) if by else str(k) for k in bottom.index]
     summing = pd.DataFrame(S, index=keys, columns=list(bottom_names))
-    return DemandForecast(frame, hist, summing, method, freq)
+    return DemandForecast(frame, hist, summing, method, freq, model, origins)
 
 
-__all__ = ["DemandForecast", "forecast_demand", "reconcile"]
+__all__ = ["INTERVALS", "DemandForecast", "forecast_demand", "reconcile"]

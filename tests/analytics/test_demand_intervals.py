@@ -36,12 +36,14 @@ def held_out_check(seed: int) -> pd.DataFrame:
     actual = forecast_demand(lines, None, products, horizon=1, as_of=START + pd.Timedelta(weeks=WEEKS)).history
     joined = fit.frame.merge(actual, on=["level", "node", "period"], how="inner")
     assert len(joined) == len(fit.frame) == 13 * HELD_OUT  # total, 3 categories, 9 products, all 8 weeks known
+    joined = joined.sort_values(["level", "node", "period"])
+    joined["actual_to_date"] = joined.groupby(["level", "node"])["quantity"].cumsum()
     return joined
 
 
 @pytest.fixture(scope="module")
 def checks() -> pd.DataFrame:
-    return pd.concat([held_out_check(seed) for seed in range(8)], ignore_index=True)
+    return pd.concat([held_out_check(seed).assign(seed=seed) for seed in range(8)], ignore_index=True)
 
 
 def test_the_80_and_95_percent_intervals_cover_about_that_share_of_unseen_weeks(checks):
@@ -53,6 +55,23 @@ def test_the_80_and_95_percent_intervals_cover_about_that_share_of_unseen_weeks(
     # products alone (independent noise) are calibrated too, not only thanks to the aggregates
     products = checks.level == "product"
     assert 0.70 <= inside80[products].mean() <= 0.90, inside80[products].mean()
+
+
+def test_the_range_of_the_running_total_is_calibrated_too(checks):
+    """Units sold from the first forecast week to each week: the page's "next 8 weeks" total and its range."""
+    inside80 = (checks.actual_to_date >= checks.cumulative_lower_80) & (
+        checks.actual_to_date <= checks.cumulative_upper_80
+    )
+    inside95 = (checks.actual_to_date >= checks.cumulative_lower_95) & (
+        checks.actual_to_date <= checks.cumulative_upper_95
+    )
+    assert 0.70 <= inside80.mean() <= 0.90, inside80.mean()
+    assert 0.88 <= inside95.mean() <= 0.99, inside95.mean()
+    # the running total's range is narrower than the per-week ranges summed (errors partly cancel)
+    last = checks[checks.period == checks.period.max()]
+    summed = checks.assign(width=checks.upper_80 - checks.lower_80).groupby(["seed", "level", "node"]).width.sum()
+    own = last.set_index(["seed", "level", "node"]).eval("cumulative_upper_80 - cumulative_lower_80")
+    assert (own.reindex(summed.index) < summed).mean() > 0.9
 
 
 def test_the_95_percent_interval_holds_the_80_percent_one_and_the_forecast(checks):

@@ -23,7 +23,10 @@ recorded error grow from the last measured step with sqrt(h)), and the interval 
 +- z x spread (z = 1.28 for 80%, 1.96 for 95%), its lower bound clipped at 0. With too short a history for
 any backtest, the spread is that of a naive forecast (the root mean square of the period-to-period change)
 times sqrt(h). Intervals are per node: unlike the point forecasts they do not add up (a total's range is
-narrower than the sum of its parts' ranges, since their errors partly cancel).
+narrower than the sum of its parts' ranges, since their errors partly cancel). The running total over the next
+h periods (``cumulative``) gets its own interval the same way, from the backtest errors of the running totals
+(beyond the last measured step it grows in proportion to h); summing per-period bounds would overstate it
+when errors of successive periods partly cancel.
 """
 
 from __future__ import annotations
@@ -50,7 +53,9 @@ class DemandForecast:
 
     frame: pd.DataFrame
     """Columns: level, node, period, base (the node's own forecast), forecast (reconciled), and the prediction
-    interval bounds lower_80, upper_80, lower_95, upper_95 around the reconciled forecast (units, >= 0)."""
+    interval bounds lower_80, upper_80, lower_95, upper_95 around the reconciled forecast (units, >= 0);
+    cumulative (the forecast summed from the first period to this one) and its bounds cumulative_lower_80 ..
+    cumulative_upper_95, measured on the backtest's running totals (not the sum of the per-period bounds)."""
     history: pd.DataFrame
     """Columns: level, node, period, quantity (complete periods only)."""
     summing: pd.DataFrame
@@ -191,26 +196,32 @@ def _base_forecasts(y: np.ndarray, m: int, horizon: int, freq: str) -> np.ndarra
     return _base_batch(list(y), m, horizon, freq)
 
 
-def _error_spread(y: np.ndarray, m: int, horizon: int, freq: str) -> tuple[np.ndarray, int]:
-    """Root mean square h-step error of the base model per row of ``y`` (nodes x horizon), by rolling origin,
-    and the number of origins used. See the module docstring for the rules."""
+def _error_spread(y: np.ndarray, m: int, horizon: int, freq: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """Root mean square h-step error of the base model per row of ``y`` (nodes x horizon), by rolling origin;
+    the same for the error of the running total over steps 1..h; and the number of origins used. See the
+    module docstring for the rules."""
     n = y.shape[1]
+    steps = np.arange(1, horizon + 1)
     first = max(n // 2, 4, n - horizon - BACKTEST_WINDOWS + 1)
     origins = list(range(first, n))
     if not origins:
         step = np.sqrt(np.mean(np.diff(y, axis=1) ** 2, axis=1)) if n > 1 else np.zeros(len(y))
-        return step[:, None] * np.sqrt(np.arange(1, horizon + 1)), 0
+        # a random walk's h-step error has variance h s^2; the sum of steps 1..h, sum(i^2) s^2
+        return step[:, None] * np.sqrt(steps), step[:, None] * np.sqrt(np.cumsum(steps**2)), 0
     ahead = min(horizon, n - first)
     fc = _base_batch([row[:o] for o in origins for row in y], m, ahead, freq).reshape(len(origins), len(y), ahead)
-    squared = np.full((len(origins), len(y), ahead), np.nan)
+    errors = np.full((len(origins), len(y), ahead), np.nan)
     for k, o in enumerate(origins):
         known = min(ahead, n - o)
-        squared[k, :, :known] = (y[:, o : o + known] - fc[k, :, :known]) ** 2
-    spread = np.maximum.accumulate(np.sqrt(np.nanmean(squared, axis=0)), axis=1)
+        errors[k, :, :known] = y[:, o : o + known] - fc[k, :, :known]
+    spread = np.maximum.accumulate(np.sqrt(np.nanmean(errors**2, axis=0)), axis=1)
+    # known steps run from 1 without a gap, so a running total is NaN exactly where a step is unknown
+    running = np.maximum.accumulate(np.sqrt(np.nanmean(np.cumsum(errors, axis=2) ** 2, axis=0)), axis=1)
     if ahead < horizon:
-        grow = np.sqrt(np.arange(ahead + 1, horizon + 1) / ahead)
-        spread = np.hstack([spread, spread[:, -1:] * grow])
-    return spread, len(origins)
+        later = steps[ahead:] / ahead
+        spread = np.hstack([spread, spread[:, -1:] * np.sqrt(later)])
+        running = np.hstack([running, running[:, -1:] * later])
+    return spread, running, len(origins)
 
 
 def reconcile(base: np.ndarray, S: np.ndarray, method: Literal["ols", "wls"] = "wls") -> np.ndarray:
@@ -257,7 +268,7 @@ def forecast_demand(
     m = SEASON.get(kind, 1)
     base = _base_forecasts(history, m, horizon, freq)
     coherent = reconcile(base, S, method)
-    spread, origins = _error_spread(history, m, horizon, freq)
+    spread, running, origins = _error_spread(history, m, horizon, freq)
     season = _season(history.shape[1], m)
     model = f"Theta with a {season}-period season" if season > 1 else "Theta (no season: under two years of history)"
     periods = pd.date_range(bottom.columns[-1], periods=horizon + 1, freq=freq)[1:]
@@ -275,6 +286,11 @@ def forecast_demand(
     for lv, z in INTERVALS.items():
         frame[f"lower_{lv}"] = np.maximum(coherent - z * spread, 0.0).ravel()
         frame[f"upper_{lv}"] = (coherent + z * spread).ravel()
+    cumulative = np.cumsum(coherent, axis=1)
+    frame["cumulative"] = cumulative.ravel()
+    for lv, z in INTERVALS.items():
+        frame[f"cumulative_lower_{lv}"] = np.maximum(cumulative - z * running, 0.0).ravel()
+        frame[f"cumulative_upper_{lv}"] = (cumulative + z * running).ravel()
     hist = pd.DataFrame(
         {
             "level": np.repeat(level, bottom.shape[1]),

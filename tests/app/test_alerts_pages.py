@@ -155,9 +155,9 @@ def test_a_webhook_secret_is_shown_once_and_channels_are_for_admins(client, shop
     assert "tok3nSECRET" not in owner.get(reverse("channel_edit", args=[made.pk])).content.decode()
     owner.post(reverse("channel_edit", args=[made.pk]), {"name": "Team Slack", "url": "", "enabled": "on"})
     made.refresh_from_db()
-    assert (made.name, made.config["url"]) == ("Team Slack", slack)  # an empty URL keeps the stored one
+    assert (made.name, made.url) == ("Team Slack", slack)  # an empty URL keeps the stored one (encrypted)
     bad = owner.post(reverse("channel_new"), {"name": "x", "kind": "slack", "url": "ftp://nope"})
-    assert bad.context["form"].errors["url"] == ["Enter a full http:// or https:// URL."]
+    assert bad.context["form"].errors["url"] == ["Enter a full https:// URL."]  # Slack: https only
     bad = owner.post(reverse("channel_new"), {"name": "y", "kind": "email", "addresses": "a@b.test, nope"})
     assert bad.context["form"].errors["addresses"] == ["'nope' is not an email address."]
     editor = make_user("ed")

@@ -89,6 +89,7 @@ def world(tmp_path):
         "HEADWAY_JOBS": "thread",
         "HEADWAY_JOB_LEASE_SECONDS": "3",
         "HEADWAY_LOG_LEVEL": "WARNING",
+        "HEADWAY_WEBHOOK_ALLOW_PRIVATE": "true",  # the receiver listens on 127.0.0.1
     }
     receiver = Receiver([])
     procs: list[subprocess.Popen] = []

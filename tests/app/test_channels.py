@@ -69,6 +69,12 @@ def fast_backoff(monkeypatch):
     monkeypatch.setattr(delivery, "INLINE_BACKOFF", [0.05, 0.05])
 
 
+@pytest.fixture(autouse=True)
+def allow_private_targets(settings):
+    """The receivers here listen on 127.0.0.1, which channels refuse unless this is on (test_channel_secrets.py)."""
+    settings.HEADWAY_WEBHOOK_ALLOW_PRIVATE = True
+
+
 def latest_aov(org) -> tuple[float, object]:
     period, value = (
         SeriesPoint.objects.filter(run=org.current_run, kpi_id="aov", grain="month", dimension="")

@@ -148,6 +148,9 @@ REDIS_URL = env_str("REDIS_URL", "")
 HEADWAY_JOB_LEASE_SECONDS = env_int("HEADWAY_JOB_LEASE_SECONDS", 120, minimum=3)
 HEADWAY_RECOMPUTE_HOURS = env_int("HEADWAY_RECOMPUTE_HOURS", 24, minimum=1)
 HEADWAY_ALERT_EVERY_MINUTES = env_int("HEADWAY_ALERT_EVERY_MINUTES", 15, minimum=1)
+# Let notification webhooks reach loopback/private addresses (127/8, 10/8, 172.16/12, 192.168/16, ::1,
+# fc00::/7); link-local / cloud metadata addresses stay refused. Off: they are refused (SSRF guard).
+HEADWAY_WEBHOOK_ALLOW_PRIVATE = env_bool("HEADWAY_WEBHOOK_ALLOW_PRIVATE", False)
 # The address people open the app at (links in alert notifications), e.g. https://kpi.example.com
 HEADWAY_BASE_URL = env_str("HEADWAY_BASE_URL", "")
 LOGIN_ATTEMPTS_PER_15_MIN = env_int("HEADWAY_LOGIN_ATTEMPTS", 10, minimum=1)

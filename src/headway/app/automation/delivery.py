@@ -99,6 +99,17 @@ def _attempt(delivery: Delivery, message: Message) -> int:
         delivery.next_attempt_at = timezone.now() + timedelta(minutes=LATER_BACKOFF_MINUTES[rounds])
         delivery.log[-1]["round_end"] = True
     delivery.save()
+    # The error was scrubbed by the transport; the channel is named by its masked URL only.
+    log.warning(
+        "delivery %s over %s channel %s (%s) failed after %s attempt(s), %s: %s",
+        delivery.pk,
+        delivery.channel.kind,
+        delivery.channel.pk,
+        delivery.channel.masked_url or "no URL",
+        delivery.attempts,
+        "gave up" if delivery.status == DeliveryStatus.FAILED else "retrying later",
+        error,
+    )
     if error.permanent:
         disable_channel(delivery.channel, str(error))
     return 0

@@ -13,6 +13,7 @@ from headway.app.accounts.tenancy import visible_kpis
 from headway.app.automation.channels import transport_class
 from headway.app.automation.models import AlertRule, Channel, ChannelKind
 from headway.app.kpis.refresh import GRAINS
+from headway.ingest import secrets as secrets_store
 
 PARAM_FIELDS = sorted({p.name for params in PARAMS.values() for p in params})
 PARAM_HELP = {
@@ -116,9 +117,25 @@ class AlertRuleForm(forms.ModelForm):
 
 
 class ChannelForm(forms.ModelForm):
-    url = forms.CharField(required=False, label="Webhook URL", help_text="Slack, Teams or your own endpoint")
+    """A channel's settings. The URL and the signing secret are stored encrypted and never put back into
+    the page: the form shows the masked URL, and leaving a field empty keeps what is stored."""
+
+    url = forms.CharField(
+        required=False,
+        label="Webhook URL",
+        help_text="Slack, Teams (https only) or your own endpoint",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
     addresses = forms.CharField(
         required=False, help_text="Email: comma-separated addresses (besides the rule's people)"
+    )
+    signing_secret = forms.CharField(
+        required=False,
+        min_length=16,
+        max_length=200,
+        label="Signing secret",
+        help_text="Webhook: leave empty to have one made (shown once); at least 16 characters",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
     )
 
     class Meta:
@@ -129,31 +146,50 @@ class ChannelForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["kind"].disabled = True
-            if self.instance.config.get("url"):
-                # Webhook URLs carry tokens: never shown again, kept when the field is left empty.
-                self.fields[
-                    "url"
-                ].help_text = f"Leave empty to keep the current URL (…{self.instance.config['url'][-4:]})"
+            if self.instance.masked_url:
+                self.fields["url"].help_text = f"Leave empty to keep the current URL ({self.instance.masked_url})"
+            if self.instance.kind == ChannelKind.WEBHOOK:
+                self.fields["signing_secret"].help_text = "Leave empty to keep the current secret"
             self.initial["addresses"] = ", ".join(self.instance.config.get("addresses", []))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         kind = data.get("kind")
         if kind in ChannelKind.values:
-            url = data.get("url") or (self.instance.config.get("url", "") if self.instance.pk else "")
+            url = data.get("url") or ""
+            if not url and self.instance.pk:
+                try:
+                    url = self.instance.url
+                except secrets_store.SecretError:
+                    self.add_error("url", "The stored URL cannot be read (the encryption key changed): enter it again.")
+                    return data
             config, errors = transport_class(kind).clean_config({"url": url, "addresses": data.get("addresses", "")})
             for field, message in errors.items():
+                if field == "url" and not data.get("url") and self.instance.pk:
+                    message = f"The stored URL ({self.instance.masked_url}): {message}"
                 self.add_error(field, message)
             data["config"] = config
         return data
 
     def save(self, commit: bool = True) -> Channel:
         channel: Channel = super().save(commit=False)
-        channel.config = self.cleaned_data.get("config", {})
+        try:
+            channel.secret  # noqa: B018 - can the stored values be read?
+        except secrets_store.SecretError:
+            channel.credentials = ""  # unreadable (the key changed): the URL was entered again (clean), start afresh
+        config = dict(self.cleaned_data.get("config", {}))
+        url = config.pop("url", "")
+        keep_masked = {"url_masked": channel.config["url_masked"]} if "url_masked" in channel.config else {}
+        channel.config = {**config, **keep_masked}
+        if url and (not channel.pk or self.cleaned_data.get("url")):
+            channel.url = url  # encrypted; config keeps only the masked form
         if channel.enabled:
             channel.disabled_reason = ""
-        if channel.kind == ChannelKind.WEBHOOK and not channel.secret:
-            channel.secret = secrets.token_hex(32)
+        if channel.kind == ChannelKind.WEBHOOK:
+            if self.cleaned_data.get("signing_secret"):
+                channel.secret = self.cleaned_data["signing_secret"]
+            elif not channel.secret:
+                channel.secret = secrets.token_hex(32)
         if commit:
             channel.save()
         return channel

@@ -7,10 +7,15 @@ or send the same notification.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.db import models
 
 from headway.app.accounts.models import Member, Organization
+from headway.ingest import secrets
 
 
 class JobStatus(models.TextChoices):
@@ -63,14 +68,37 @@ class ChannelKind(models.TextChoices):
     INBOX = "inbox", "In-app inbox"
 
 
+def channel_encryption_key() -> str:
+    return settings.HEADWAY_ENCRYPTION_KEY or settings.SECRET_KEY
+
+
+def mask_url(url: str) -> str:
+    """A URL fit for pages: scheme, host and port, and at most the last 4 characters of the rest,
+    e.g. ``https://hooks.slack.com/…/••••1a2b`` (the path and query of a webhook URL are its token)."""
+    parts = urlsplit(url)
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    base = f"{parts.scheme}://{parts.hostname or ''}{port}"
+    rest = (parts.path + (f"?{parts.query}" if parts.query else "")).rstrip("/")
+    if not rest:
+        return base + "/"
+    return base + (f"/…/••••{rest[-4:]}" if len(rest) > 12 else "/…")
+
+
 class Channel(models.Model):
-    """Where notifications go. ``config`` holds the URL or addresses; ``secret`` signs webhooks."""
+    """Where notifications go. ``config`` holds the email addresses and, for URL kinds, only the masked URL
+    (``url_masked``); the URL itself and the webhook signing ``secret`` are in ``credentials``, encrypted
+    with the installation's key (:mod:`headway.ingest.secrets`). Read and set them through the ``url`` and
+    ``secret`` properties; a plain ``config["url"]`` (``Channel(config={"url": ...})``) is moved there on save.
+    """
 
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="channels")
     kind = models.CharField(max_length=10, choices=ChannelKind.choices)
     name = models.CharField(max_length=80)
     config = models.JSONField(default=dict, blank=True)
-    secret = models.CharField(max_length=100, blank=True)
+    credentials = models.TextField(blank=True, help_text="Encrypted JSON: the URL and the signing secret")
     enabled = models.BooleanField(default=True)
     disabled_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -80,6 +108,64 @@ class Channel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
+
+    def _plain(self) -> dict[str, str]:
+        """The decrypted credentials (raises headway.ingest.secrets.SecretError when the key changed)."""
+        if not self.credentials:
+            return {}
+        cached = getattr(self, "_plain_cache", None)
+        if cached is not None and cached[0] == self.credentials:
+            return dict(cached[1])
+        plain = json.loads(secrets.decrypt(self.credentials, channel_encryption_key()).reveal())
+        self._plain_cache = (self.credentials, plain)
+        return dict(plain)
+
+    def _set_plain(self, name: str, value: str) -> None:
+        current = self._plain()
+        if value:
+            current[name] = value
+        else:
+            current.pop(name, None)
+        self.credentials = secrets.encrypt(json.dumps(current), channel_encryption_key()) if current else ""
+        self._plain_cache = (self.credentials, current)
+
+    @property
+    def url(self) -> str:
+        """The plain URL: only for the request that sends; never log or display it (use ``masked_url``)."""
+        if isinstance(self.config, dict) and self.config.get("url"):
+            return str(self.config["url"])  # set on an unsaved channel, moved into credentials on save
+        return self._plain().get("url", "")
+
+    @url.setter
+    def url(self, value: str) -> None:
+        self._set_plain("url", value or "")
+        if not isinstance(self.config, dict):
+            self.config = {}
+        self.config.pop("url", None)
+        if value:
+            self.config["url_masked"] = mask_url(value)
+        else:
+            self.config.pop("url_masked", None)
+
+    @property
+    def secret(self) -> str:
+        """The plain webhook signing secret (to sign a request, or shown once when the channel is made)."""
+        return self._plain().get("secret", "")
+
+    @secret.setter
+    def secret(self, value: str) -> None:
+        self._set_plain("secret", value or "")
+
+    @property
+    def masked_url(self) -> str:
+        return str((self.config or {}).get("url_masked", "")) if isinstance(self.config, dict) else ""
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if isinstance(self.config, dict) and "url" in self.config:
+            self.url = str(self.config.get("url") or "")
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "config", "credentials"}
+        super().save(*args, **kwargs)
 
 
 class Severity(models.TextChoices):

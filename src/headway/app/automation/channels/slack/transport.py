@@ -14,9 +14,9 @@ class SlackTransport(Transport):
 
     @classmethod
     def clean_config(cls, data: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
-        url, error = clean_url(data.get("url"))
+        url, error = clean_url(data.get("url"), https_only=True)
         return ({}, {"url": error}) if error else ({"url": url}, {})
 
     def send(self, message: Message) -> Result:
         text = f"{EMOJI.get(message.event, '')} *{message.subject}*\n{message.text}"
-        return self.post_json(self.channel.config["url"], {"text": text})
+        return self.post_json(self.target_url(), {"text": text})

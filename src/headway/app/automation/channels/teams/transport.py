@@ -14,7 +14,7 @@ class TeamsTransport(Transport):
 
     @classmethod
     def clean_config(cls, data: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
-        url, error = clean_url(data.get("url"))
+        url, error = clean_url(data.get("url"), https_only=True)
         return ({}, {"url": error}) if error else ({"url": url}, {})
 
     def send(self, message: Message) -> Result:
@@ -26,4 +26,4 @@ class TeamsTransport(Transport):
             "title": message.subject,
             "text": message.text.replace("\n", "  \n"),
         }
-        return self.post_json(self.channel.config["url"], card)
+        return self.post_json(self.target_url(), card)

@@ -127,7 +127,9 @@ def test_a_goal_is_achieved_or_missed_at_the_deadline(client, shop, objective, e
     june = engine_aov.loc["2024-06-01"]
     owner = client_for(client, "owner")
     for target in (june - 1, june + 1):
-        response = set_goal(client, shop, objective, target=str(target), start="2024-01-01", deadline="2024-06-30")
+        response = set_goal(
+            client, shop, objective, target=str(target), start="2024-01-01", deadline="2024-06-30", record_past="on"
+        )
         assert response.status_code == 302
     low, high = Goal.objects.order_by("target")
     page_low = owner.get(reverse("goal_detail", args=[low.pk])).content.decode()

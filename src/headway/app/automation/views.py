@@ -29,6 +29,24 @@ from headway.app.automation.models import (
 
 SNOOZE_HOURS = (1, 4, 24, 24 * 7)
 
+# What each kind of background job does, in the words of the jobs page (the kind id stays in brackets).
+JOB_LABELS = {
+    "kpis.refresh": "Compute the KPIs",
+    "forecasts.refit": "Update the forecasts",
+    "insights.churn": "Score customers at risk",
+    "alerts.evaluate": "Check the alert rules",
+    "alerts.deliver": "Send notifications",
+    "reports.send_due": "Send the scheduled reports",
+    "sources.import": "Import a file",
+    "sources.refresh": "Refresh a data source",
+    "strategy.review_reminder": "Portfolio review reminder",
+}
+
+
+def job_label(kind: str) -> str:
+    label = JOB_LABELS.get(kind)
+    return f"{label} ({kind})" if label else kind
+
 
 def visible_rules(member: Member) -> QuerySet[AlertRule]:
     """The org's rules; a department-scoped member sees only rules on the KPIs they may see."""
@@ -195,10 +213,15 @@ def delivery_log(request: HttpRequest) -> HttpResponse:
 def job_list(request: HttpRequest) -> HttpResponse:
     org = request.org  # type: ignore[attr-defined]
     jobs = Job.objects.filter(org=org)
+    active = list(jobs.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).order_by("run_after"))
+    failed = list(jobs.filter(status=JobStatus.FAILED)[:20])
+    recent = list(jobs.filter(status=JobStatus.SUCCEEDED)[:20])
+    for job in active + failed + recent:
+        job.label = job_label(job.kind)  # type: ignore[attr-defined]
     context = {
-        "active": jobs.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).order_by("run_after"),
-        "failed": jobs.filter(status=JobStatus.FAILED)[:20],
-        "recent": jobs.filter(status=JobStatus.SUCCEEDED)[:20],
-        "last_success": sorted(last_success(org).items()),
+        "active": active,
+        "failed": failed,
+        "recent": recent,
+        "last_success": sorted((job_label(kind), at) for kind, at in last_success(org).items()),
     }
     return render(request, "automation/jobs.html", context)

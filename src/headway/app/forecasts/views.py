@@ -80,7 +80,10 @@ def kpi_forecast(request: HttpRequest, kpi_id: str) -> HttpResponse:
         context["fan"] = fan_context(stored, kpi, org, grain)
     elif stored is None:
         context["has_data"] = current_run(org) is not None
-        context["preparing"] = Job.objects.filter(
-            org=org, kind="forecasts.refit", status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
-        ).exists()
+        # The pending refit itself (not just a flag): the page says whether it waits for a worker or runs.
+        context["preparing"] = (
+            Job.objects.filter(org=org, kind="forecasts.refit", status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+            .order_by("created_at")
+            .first()
+        )
     return render(request, "forecasts/_fan.html", context)

@@ -6,10 +6,12 @@ import csv
 import io
 from datetime import date
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_safe
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST, require_safe
 
+from headway.app.accounts.models import Member, Role
 from headway.app.accounts.tenancy import member_required, visible_kpis
 from headway.app.kpis import detail
 from headway.app.kpis.cards import CATEGORY_LABELS, build_card, thresholds_text
@@ -17,6 +19,7 @@ from headway.app.kpis.formatting import d3_format_locale, spreadsheet_safe
 from headway.app.kpis.models import KpiDefinition
 from headway.app.kpis.refresh import BREAKDOWN_GRAIN
 from headway.app.kpis.series import breakdown, current_run, dimensions, parse_grain, shown_grain, total
+from headway.app.strategy.access import can_edit_department, require_department
 from headway.app.strategy.detail import kpi_strategy
 from headway.engine.catalog import describe_metric
 from headway.engine.spec import Direction, Grain
@@ -69,8 +72,34 @@ def kpi_detail(request: HttpRequest, kpi_id: str) -> HttpResponse:
         "run": run,
         "format_locale": d3_format_locale(org.locale, org.currency),
         "strategy": kpi_strategy(request.member, definition),  # type: ignore[attr-defined]
+        "can_set_owner": can_edit_department(request.member, definition.department_id),  # type: ignore[attr-defined]
+        "members": Member.objects.filter(org=org).select_related("user").order_by("user__username"),
     }
     return render(request, "kpis/detail.html", context)
+
+
+def _person(member: Member) -> str:
+    return member.user.get_full_name() or member.user.get_username()
+
+
+@require_POST
+@member_required(Role.EDITOR)
+def kpi_owner(request: HttpRequest, kpi_id: str) -> HttpResponse:
+    """Name the member accountable for the KPI (or nobody); the portfolio review flags KPIs without one."""
+    definition = _definition(request, kpi_id)
+    require_department(request.member, definition.department_id, f"the owner of {kpi_id}")  # type: ignore[attr-defined]
+    raw = request.POST.get("owner", "")
+    owner = None
+    if raw:
+        owner = Member.objects.filter(org=request.org, pk=int(raw)).first() if raw.isdigit() else None  # type: ignore[attr-defined]
+        if owner is None:
+            messages.error(request, "Choose the owner from the organisation's members.")
+            return redirect("kpi_detail", kpi_id=kpi_id)
+    definition.owner = owner
+    definition.save(update_fields=["owner"])
+    name = definition.spec.get("name", kpi_id)
+    messages.success(request, f"{_person(owner)} now owns {name}." if owner else f"{name} has no owner now.")
+    return redirect("kpi_detail", kpi_id=kpi_id)
 
 
 @member_required()

@@ -25,6 +25,7 @@ urlpatterns = [
     path("refresh/", views.refresh, name="refresh"),
     path("runs/latest/", views.run_status, name="run_status"),
     path("kpis/<kpi:kpi_id>/", detail_views.kpi_detail, name="kpi_detail"),
+    path("kpis/<kpi:kpi_id>/owner/", detail_views.kpi_owner, name="kpi_owner"),
     path("kpis/<kpi:kpi_id>/trend/", detail_views.kpi_trend, name="kpi_trend"),
     path("kpis/<kpi:kpi_id>/breakdown/", detail_views.kpi_breakdown, name="kpi_breakdown"),
     path("kpis/<kpi:kpi_id>/series.csv", detail_views.series_csv, name="kpi_series_csv"),

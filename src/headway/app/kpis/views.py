@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST, require_safe
 from headway.app.accounts.models import Department, Member, Role
 from headway.app.accounts.tenancy import member_required, visible_kpis
 from headway.app.kpis.cards import CARD_CACHE_SECONDS, CARD_CACHE_VERSION, CATEGORY_LABELS, rendered_cards
-from headway.app.kpis.models import Run
+from headway.app.kpis.models import Dataset, Run
 from headway.app.kpis.refresh import start_refresh
 from headway.app.strategy.cards import card_strategy
 from headway.engine.spec import Category
@@ -150,6 +150,7 @@ def _scorecard_content(request: HttpRequest, chosen_department: str, chosen_cate
         "categories": [(c, CATEGORY_LABELS[Category(c)]) for c in categories],
         "chosen_category": chosen_category,
         "run": org.current_run if org.current_run_id else None,
+        "has_data": bool(org.current_run_id) or Dataset.objects.filter(org=org).exists(),
         "departments": departments,
         "chosen_department": chosen_department,
         "filtered": bool(chosen_department or chosen_category),

@@ -11,6 +11,7 @@ from headway.analytics.goals import GoalError, GoalSpec, TargetKind, Trajectory
 from headway.analytics.target_expr import TargetExprError, parse_target
 from headway.app.accounts.models import Department, Member
 from headway.app.kpis.models import KpiDefinition
+from headway.app.kpis.series import current_run
 from headway.app.strategy.access import editable_kpis, editable_objectives, visible_objectives
 from headway.app.strategy.evaluation import goal_grain, shown_to_stored, stored_to_shown
 from headway.app.strategy.models import (
@@ -98,6 +99,11 @@ class GoalForm(forms.ModelForm):
     """A goal on a KPI. Percent KPIs take targets as people read them (25 for 25%)."""
 
     kpi = OneKpiChoice(queryset=KpiDefinition.objects.none(), label="KPI")
+    record_past = forms.BooleanField(
+        required=False,
+        label="Record a past goal",
+        help_text="Tick only to judge a period your data already covers: the goal is achieved or missed at once.",
+    )
 
     class Meta:
         model = Goal
@@ -131,6 +137,7 @@ class GoalForm(forms.ModelForm):
         self.fields["objective"].queryset = editable_objectives(member)  # type: ignore[attr-defined]
         self.fields["kpi"].queryset = editable_kpis(member)  # type: ignore[attr-defined]
         self.fields["baseline"].help_text = "Filled in from the KPI's history; change it if you know better."
+        self.order_fields([*self.Meta.fields[: self.Meta.fields.index("deadline") + 1], "record_past"])
         if self.instance.pk:
             kpi = self.instance.kpi.to_spec()
             for name in ("target", "minimum", "stretch", "baseline"):
@@ -139,6 +146,17 @@ class GoalForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         definition: KpiDefinition | None = data.get("kpi")
+        deadline = data.get("deadline")
+        run = current_run(self.member.org)
+        if deadline and run is not None and run.data_as_of and not data.get("record_past"):
+            data_end = run.data_as_of
+            if deadline <= data_end:
+                self.add_error(
+                    "deadline",
+                    f"The deadline ({deadline:%d %b %Y}) is not after the end of your data ({data_end:%d %b %Y}): "
+                    "the goal would be decided the moment you save it. Choose a later deadline, or tick "
+                    "'Record a past goal' to judge a past period on purpose.",
+                )
         return clean_goal(self, data, definition)
 
 

@@ -1,0 +1,163 @@
+"""What a shop owner tripped on while walking through the web app, each pinned by a test.
+
+- a goal whose deadline the data already covers was saved and shown as missed at once;
+- a new organisation without data was told to "refresh" instead of where to put its data;
+- the portfolio review flagged every KPI without an owner, but no page could name one;
+- the jobs page listed internal ids (forecasts.refit) instead of what the job does;
+- the forecast section said "being prepared" with no sign of whether anything was running.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from app_helpers import client_for, make_user
+from django.urls import reverse
+from django.utils import timezone
+
+from headway.app.accounts.models import Member, Role
+from headway.app.accounts.onboarding import create_org
+from headway.app.automation.models import Job, JobStatus
+from headway.app.kpis.models import KpiDefinition
+from headway.app.strategy.models import Goal, Objective
+
+
+@pytest.fixture
+def objective(shop):
+    return Objective.objects.create(
+        org=shop, title="Grow online sales", period_start=date(2024, 1, 1), period_end=date(2025, 12, 31)
+    )
+
+
+def goal_post(shop, objective, **fields):
+    return {
+        "objective": objective.pk,
+        "kpi": shop.kpis.get(kpi_id="aov").pk,
+        "kind": "absolute",
+        "target": "200",
+        "start": "2023-01-01",
+        "deadline": "2023-06-30",
+        "trajectory": "linear",
+        "cadence": "month",
+    } | fields
+
+
+def test_a_goal_whose_deadline_the_data_already_covers_is_refused_unless_recorded_on_purpose(client, shop, objective):
+    owner = client_for(client, "owner")
+    data_end = shop.current_run.data_as_of
+    assert data_end == date(2024, 12, 31), "the tiny demo data ends with 2024"
+
+    refused = owner.post(reverse("goal_new"), goal_post(shop, objective))
+    assert refused.status_code == 200
+    page = refused.content.decode()
+    assert "The deadline (30 Jun 2023) is not after the end of your data (31 Dec 2024)" in page
+    assert "Record a past goal" in page
+    assert not Goal.objects.exists(), "nothing is saved"
+
+    # The last day of the data is decided too; the day after is a goal about the future.
+    on_the_end = owner.post(reverse("goal_new"), goal_post(shop, objective, start="2024-07-01", deadline="2024-12-31"))
+    assert on_the_end.status_code == 200 and not Goal.objects.exists()
+    ahead = owner.post(reverse("goal_new"), goal_post(shop, objective, start="2024-07-01", deadline="2025-01-31"))
+    assert ahead.status_code == 302 and Goal.objects.get().deadline == date(2025, 1, 31)
+
+    on_purpose = owner.post(reverse("goal_new"), goal_post(shop, objective, record_past="on"))
+    assert on_purpose.status_code == 302
+    past = Goal.objects.get(deadline=date(2023, 6, 30))
+    html = owner.get(reverse("goal_detail", args=[past.pk])).content.decode()
+    assert "Deadline passed" in html
+
+
+def test_the_past_goal_checkbox_sits_right_after_the_deadline(client, shop):
+    page = client_for(client, "owner").get(reverse("goal_new") + "?kpi=aov").content.decode()
+    names = re.findall(r'name="([a-z_]+)"', page)
+    assert names.index("record_past") == names.index("deadline") + 1
+
+
+def test_a_new_organisation_without_data_is_sent_to_the_data_page_not_to_refresh(client, db):
+    org = create_org("Crumb Bakery", make_user("baker"), "bakery_cafe")
+    Member.objects.create(user=make_user("helper"), org=org, role=Role.VIEWER)
+    page = client_for(client, "baker").get(reverse("scorecard")).content.decode()
+    cards = page[page.index('id="cards"') :]
+    assert "No data yet" in cards and "Not computed yet</h2>" not in cards
+    assert f'href="{reverse("upload")}"' in cards and f'href="{reverse("sources")}"' in cards
+    assert f'action="{reverse("refresh")}"' not in cards, "no refresh button while there is nothing to compute"
+    viewer = client_for(client, "helper").get(reverse("scorecard")).content.decode()
+    assert "Ask an editor or the owner of Crumb Bakery to add the data" in viewer
+
+
+def test_an_organisation_with_data_but_no_run_is_still_offered_a_refresh(client, shop):
+    shop.current_run = None
+    shop.save(update_fields=["current_run"])
+    page = client_for(client, "owner").get(reverse("scorecard")).content.decode()
+    cards = page[page.index('id="cards"') :]
+    assert "Not computed yet</h2>" in cards and "No data yet" not in cards
+    assert f'action="{reverse("refresh")}"' in cards
+
+
+def test_an_editor_names_a_kpi_owner_on_its_page_and_the_review_stops_flagging_it(client, shop, other_org):
+    owner = client_for(client, "owner")
+    url = reverse("kpi_owner", args=["aov"])
+    review = owner.get(reverse("review")).content.decode()
+    assert "Average order value has no owner." in review
+    assert f'href="{reverse("kpi_detail", args=["aov"])}"' in review, "the finding links to the KPI"
+
+    detail = owner.get(reverse("kpi_detail", args=["aov"])).content.decode()
+    assert f'action="{url}"' in detail and '<label for="id_owner"' in detail
+
+    viewer_member = Member.objects.get(org=shop, user__username="viewer")
+    assert owner.post(url, {"owner": str(viewer_member.pk)}).status_code == 302
+    assert KpiDefinition.objects.get(org=shop, kpi_id="aov").owner == viewer_member
+    review = owner.get(reverse("review")).content.decode()
+    assert "Average order value has no owner." not in review
+    assert "Refund rate has no owner." in review, "the other KPIs are still flagged"
+
+    # Someone of another organisation cannot be named; nothing changes.
+    outsider_member = Member.objects.get(org=other_org)
+    response = owner.post(url, {"owner": str(outsider_member.pk)}, follow=True)
+    assert "Choose the owner from the organisation" in response.content.decode()
+    assert KpiDefinition.objects.get(org=shop, kpi_id="aov").owner == viewer_member
+
+    # Empty: nobody owns it again.
+    owner.post(url, {"owner": ""})
+    assert KpiDefinition.objects.get(org=shop, kpi_id="aov").owner is None
+
+
+def test_a_viewer_sees_no_owner_form_and_cannot_post_one(client, shop):
+    viewer = client_for(client, "viewer")
+    detail = viewer.get(reverse("kpi_detail", args=["aov"])).content.decode()
+    assert 'name="owner"' not in detail and "Nobody yet" in detail
+    me = Member.objects.get(org=shop, user__username="viewer")
+    assert viewer.post(reverse("kpi_owner", args=["aov"]), {"owner": str(me.pk)}).status_code == 403
+    assert KpiDefinition.objects.get(org=shop, kpi_id="aov").owner is None
+
+
+def test_the_jobs_page_says_what_each_job_does(client, shop):
+    Job.objects.filter(org=shop).delete()
+    now = timezone.now()
+    Job.objects.create(org=shop, kind="forecasts.refit", run_after=now)
+    Job.objects.create(org=shop, kind="kpis.refresh", status=JobStatus.FAILED, run_after=now, error="boom")
+    Job.objects.create(org=shop, kind="reports.send_due", status=JobStatus.SUCCEEDED, run_after=now, finished_at=now)
+    page = client_for(client, "owner").get(reverse("jobs")).content.decode()
+    assert "<td>Update the forecasts (forecasts.refit)</td>" in page
+    assert "<td>Compute the KPIs (kpis.refresh)</td>" in page
+    assert "<td>Send the scheduled reports (reports.send_due)</td>" in page
+    assert page.count('<div class="table-wrap"><table>') == 3, "each table scrolls on its own on a phone"
+
+
+def test_the_forecast_section_says_whether_the_refit_waits_or_runs(client, shop):
+    job = Job.objects.get(org=shop, kind="forecasts.refit", status=JobStatus.QUEUED)
+    owner = client_for(client, "owner")
+    url = reverse("kpi_forecast", args=["revenue_growth"])
+    queued = owner.get(url).content.decode()
+    assert 'data-job-status="queued"' in queued
+    assert "queued since" in queued and "headway worker" in queued and f'href="{reverse("jobs")}"' in queued
+    viewer = client_for(client, "viewer").get(url).content.decode()
+    assert "queued since" in viewer and f'href="{reverse("jobs")}"' not in viewer, "viewers have no jobs page"
+
+    started = timezone.now().replace(hour=9, minute=41, second=0, microsecond=0)
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, started_at=started, attempts=1)
+    running = owner.get(url).content.decode()
+    assert 'data-job-status="running"' in running
+    assert f"computing since {started:%-d %b} 09:41 UTC (attempt 1 of {job.max_attempts})" in running

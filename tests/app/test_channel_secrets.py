@@ -403,3 +403,26 @@ def test_the_migration_encrypts_old_plain_rows_which_still_deliver(receivers, se
     finally:
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes("automation"))
+
+
+def test_masked_urls_show_the_host_and_at_most_the_last_four_characters():
+    from headway.app.automation.models import mask_url
+
+    assert mask_url("https://hooks.slack.com/services/T0/B0/abcdefgh1a2b") == "https://hooks.slack.com/…/••••1a2b"
+    # No user or password, and a token in the query is hidden the same way.
+    assert mask_url("https://bob:pw@example.com:8443/hook?token=zzzzzzzz9999") == "https://example.com:8443/…/••••9999"
+    assert mask_url("https://example.com") == "https://example.com/"
+    assert mask_url("https://example.com/hook") == "https://example.com/…"  # too short to show a part of
+
+
+def test_an_echoed_query_token_is_scrubbed_from_the_error(shop, receivers, settings):
+    settings.HEADWAY_WEBHOOK_ALLOW_PRIVATE = True
+    receiver = receivers([500])
+    url = f"http://127.0.0.1:{receiver.port}/in?token=qtok3n77abcd&team=x"
+    channel = Channel.objects.create(org=shop, kind="webhook", name="Q", config={"url": url}, secret="s" * 20)
+    message = Message(subject="s", text="t", html="<p>t</p>", event="firing", severity="warning", payload={})
+    with pytest.raises(delivery.TransportError) as caught:
+        transport_for(channel).send(message)
+    assert receiver.requests[0][0] == "/in?token=qtok3n77abcd&team=x"  # the server saw it and echoed it
+    assert str(caught.value).startswith("HTTP 500 failed for ")
+    assert "qtok3n77abcd" not in str(caught.value)

@@ -150,6 +150,8 @@ class ChannelForm(forms.ModelForm):
                 self.fields["url"].help_text = f"Leave empty to keep the current URL ({self.instance.masked_url})"
             if self.instance.kind == ChannelKind.WEBHOOK:
                 self.fields["signing_secret"].help_text = "Leave empty to keep the current secret"
+            else:
+                del self.fields["signing_secret"]  # only webhooks sign
             self.initial["addresses"] = ", ".join(self.instance.config.get("addresses", []))
 
     def clean(self) -> dict[str, Any]:

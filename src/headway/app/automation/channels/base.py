@@ -8,7 +8,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
-from urllib.parse import urlparse
+from urllib.parse import parse_qsl, urlparse
 
 from headway.app.automation.channels.targets import BlockedTarget, open_url, target_error
 from headway.app.automation.models import Channel, InboxMessage
@@ -90,6 +90,7 @@ class Transport:
         parts = urlparse(url)
         pieces = [url, secret, parts.path + (f"?{parts.query}" if parts.query else ""), parts.query]
         pieces += [segment for segment in parts.path.split("/") if len(segment) >= 8]
+        pieces += [value for _, value in parse_qsl(parts.query) if len(value) >= 8]
         return secrets.scrub(text, [p for p in pieces if p and p != "/"])
 
     def post(self, url: str, body: bytes, headers: dict[str, str] | None = None) -> Result:

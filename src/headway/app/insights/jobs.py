@@ -1,4 +1,5 @@
-"""The ``insights.churn`` job and its trigger: a refresh of an org with subscription data queues one."""
+"""The ``insights.churn`` and ``insights.demand`` jobs and their triggers: a refresh of an org with subscription
+data queues a churn job, one with order lines a demand job."""
 
 from __future__ import annotations
 
@@ -30,3 +31,19 @@ def has_subscriptions(org: Organization) -> bool:
 def after_refresh(sender: Any, org: Organization, **kwargs: Any) -> None:
     if has_subscriptions(org):
         enqueue(org, "insights.churn", delay=DELAY_SECONDS, unique=True)
+
+
+@register("insights.demand", lock="insights", max_attempts=2)
+def demand(org: Organization) -> None:
+    """Forecast the org's demand per product (every variant the page offers) and store it."""
+    from headway.app.insights.demand import compute_demand
+
+    compute_demand(org)
+
+
+@receiver(refresh_finished, dispatch_uid="insights.demand_after_refresh")
+def demand_after_refresh(sender: Any, org: Organization, **kwargs: Any) -> None:
+    from headway.app.insights.demand import has_order_lines
+
+    if has_order_lines(org):
+        enqueue(org, "insights.demand", delay=DELAY_SECONDS, unique=True)

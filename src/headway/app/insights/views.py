@@ -97,15 +97,3 @@ def recompute_churn(request: HttpRequest) -> HttpResponse:
         enqueue(org, "insights.churn", unique=True)
         messages.success(request, "Customer risk is being recomputed; this page shows it when ready.")
     return redirect("customers_at_risk")
-
-
-@member_required()
-@require_safe
-def demand(request: HttpRequest) -> HttpResponse:
-    return render(request, "insights/demand.html", {})
-
-
-@member_required(Role.EDITOR)
-@require_POST
-def recompute_demand(request: HttpRequest) -> HttpResponse:
-    return redirect("demand")

@@ -139,3 +139,36 @@ def test_an_open_scorecard_updates_without_a_reload_when_a_refresh_finishes(page
     expect(page.locator("#cards")).not_to_have_attribute("data-run", before, timeout=25_000)
     assert page.evaluate("window.__notReloaded === true"), "the page was reloaded"
     expect(card(page, "aov")).to_have_count(1)
+
+
+PHONE = {"width": 390, "height": 800}
+
+
+def overflow(page) -> int:  # type: ignore[no-untyped-def]
+    """How far the page scrolls sideways (0: it fits the screen)."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+def test_the_kpi_editor_with_long_errors_fits_a_phone(page) -> None:
+    # A catalog KPI on data this shop has not got: the live check lists long, unbreakable paths.
+    page.set_viewport_size(PHONE)
+    page.goto(reverse("kpi_new") + "?from=maintenance_cost_per_km")
+    expect(page.locator("ul.errors li.error").first).to_be_visible()
+    assert overflow(page) == 0
+
+
+def test_pages_fit_a_phone(page) -> None:
+    page.set_viewport_size(PHONE)
+    for path in ("/", "/kpis/aov/", "/objectives/", "/strategy/map/", "/review/", "/reports/", "/alerts/", "/jobs/"):
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        assert overflow(page) == 0, path
+
+
+def test_checkboxes_keep_their_size_in_forms(page) -> None:
+    """The base style stretched every input to the full width, checkboxes too (centred, far from their label)."""
+    page.goto(reverse("alert_rule_new"))
+    for box in (page.locator("#id_enabled"), page.locator("input[name=recipients]").first):
+        expect(box).to_be_visible()
+        size = box.bounding_box()
+        assert size is not None and size["width"] < 40, size

@@ -4,6 +4,7 @@ the status checked against the goal maths done by hand on the engine's numbers."
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -67,3 +68,22 @@ def test_objective_kpis_goal_then_status_on_scorecard_and_map(page, warehouse) -
     box = narrow.bounding_box()
     assert box is not None and box["width"] <= 375
     expect(narrow.locator('a.node[data-key="kpi-aov"]')).to_have_attribute("data-status", "off_track")
+
+
+def test_goal_charts_label_each_month_once(page) -> None:
+    """A goal over a few months drew ticks every week, each labelled with its month ("Oct 2024 Oct 2024 …")."""
+    page.goto("/objectives/")
+    links = page.locator('.kpi-list a[href^="/goals/"]')
+    expect(links.first).to_be_visible()
+    every = {links.nth(i).get_attribute("href") or "" for i in range(links.count())}
+    hrefs = sorted(h for h in every if re.fullmatch(r"/goals/\d+/", h))  # not the "set a goal" links
+    assert hrefs, "the demo's template objectives come with starter goals"
+    for href in hrefs:
+        page.goto(href)
+        x_axis = page.locator('[data-chart="goal-spec"] svg g.role-axis[aria-label^="X-axis"]')
+        expect(x_axis).to_have_count(1)
+        labels = x_axis.locator("g.role-axis-label text")
+        shown = [
+            labels.nth(i).text_content() for i in range(labels.count()) if labels.nth(i).get_attribute("opacity") != "0"
+        ]
+        assert shown and len(shown) == len(set(shown)), (href, shown)

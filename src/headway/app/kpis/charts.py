@@ -64,9 +64,14 @@ def axis_format(kpi: Kpi, decimals: int) -> str:
     return f",.{min(decimals, 2)}~f"
 
 
+# Labels read "Jan 2024": ticks closer than a month apart would repeat a label ("Jan 2024 Jan 2024").
+MONTH_MS = 28 * 24 * 3600 * 1000
+
+
 def _utc_x(title: str | None = None) -> alt.X:
     # Periods are calendar dates: read and show them in UTC so no browser time zone moves them a day.
-    return alt.X("period:T", timeUnit="utcyearmonthdate", title=title, axis=alt.Axis(format="%b %Y", labelOverlap=True))
+    axis = alt.Axis(format="%b %Y", labelOverlap=True, tickMinStep=MONTH_MS)
+    return alt.X("period:T", timeUnit="utcyearmonthdate", title=title, axis=axis)
 
 
 def trend_spec(rows: list[dict[str, Any]], kpi: Kpi, decimals: int, unit_title: str) -> dict[str, Any]:

@@ -172,3 +172,25 @@ def test_checkboxes_keep_their_size_in_forms(page) -> None:
         expect(box).to_be_visible()
         size = box.bounding_box()
         assert size is not None and size["width"] < 40, size
+
+
+def test_the_alert_rule_form_shows_only_what_the_chosen_kind_needs(page) -> None:
+    """All eleven condition fields (driver, beta, lag, hours, …) were shown whatever the rule was about."""
+    page.goto(reverse("alert_rule_new"))
+    page.select_option("#id_kind", "threshold_above")
+    expect(page.locator("#id_threshold")).to_be_visible()
+    expect(page.locator("#id_hysteresis")).to_be_visible()
+    for hidden in ("pct", "driver", "beta", "lag", "hours", "status", "below", "compare", "direction"):
+        expect(page.locator(f"#id_{hidden}")).to_be_hidden()
+    page.select_option("#id_kind", "change")
+    for shown in ("pct", "direction", "compare"):
+        expect(page.locator(f"#id_{shown}")).to_be_visible()
+    expect(page.locator("#id_threshold")).to_be_hidden()
+    # A bad value keeps its field and message in view.
+    page.select_option("#id_kind", "threshold_below")
+    page.fill("#id_name", "Margin floor")
+    page.fill("#id_threshold", "abc")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#id_threshold_error")).to_have_text("'abc' is not a number.")
+    expect(page.locator("#id_threshold")).to_be_visible()
+    expect(page.locator("#id_pct")).to_be_hidden()

@@ -146,7 +146,15 @@ def _rule_form(request: HttpRequest, rule: AlertRule) -> HttpResponse:
     params = [form[name] for name in PARAM_FIELDS]
     basics = [form[name] for name in form.fields if name not in PARAM_FIELDS]
     kinds = [(KIND_LABELS[k], ", ".join(p.name for p in PARAMS[k]) or "nothing else") for k in RuleKind]
-    context = {"form": form, "rule": rule, "basics": basics, "params": params, "kinds": kinds}
+    kind_params = {k.value: [p.name for p in PARAMS[k]] for k in RuleKind}  # the page shows only these
+    context = {
+        "form": form,
+        "rule": rule,
+        "basics": basics,
+        "params": params,
+        "kinds": kinds,
+        "kind_params": kind_params,
+    }
     return render(request, "automation/rule_edit.html", context)
 
 

@@ -161,3 +161,23 @@ def test_the_forecast_section_says_whether_the_refit_waits_or_runs(client, shop)
     running = owner.get(url).content.decode()
     assert 'data-job-status="running"' in running
     assert f"computing since {started:%-d %b} 09:41 UTC (attempt 1 of {job.max_attempts})" in running
+
+
+def test_the_review_of_an_organisation_without_data_does_not_date_its_latest_data_today(client, db):
+    create_org("Crumb Bakery", make_user("baker"), "bakery_cafe")
+    page = client_for(client, "baker").get(reverse("review")).content.decode()
+    assert "Staleness is judged against your latest data" not in page
+    assert "No data has been computed yet" in page
+
+
+def test_the_review_of_an_organisation_with_data_names_the_day_its_data_ends(client, shop):
+    page = client_for(client, "owner").get(reverse("review")).content.decode()
+    assert "Staleness is judged against your latest data (31 Dec 2024)." in page
+
+
+def test_the_parent_objective_field_explains_itself(client, shop):
+    page = client_for(client, "owner").get(reverse("objective_new")).content.decode()
+    help_text = re.search(r'id="id_parent_helptext">([^<]*)<', page)
+    assert help_text and help_text.group(1) == (
+        "The bigger objective this one contributes to; empty for a top-level objective."
+    )

@@ -63,6 +63,7 @@ class ObjectiveForm(forms.ModelForm):
         fields = ["title", "description", "parent", "department", "owner", "period_start", "period_end", "kpis"]
         widgets = {"period_start": DATE, "period_end": DATE, "description": forms.Textarea(attrs={"rows": 3})}
         labels = {"parent": "Serves (parent objective)", "department": "Department (empty: company-wide)"}
+        help_texts = {"parent": "The bigger objective this one contributes to; empty for a top-level objective."}
 
     def __init__(self, *args: Any, member: Member, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

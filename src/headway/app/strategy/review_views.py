@@ -29,6 +29,7 @@ def review(request: HttpRequest) -> HttpResponse:
         "groups": groups,
         "settings_form": ReviewSettingsForm(instance=result.settings),
         "can_admin": request.member.can_admin,  # type: ignore[attr-defined]
+        "has_data": request.org.current_run_id is not None,  # type: ignore[attr-defined]
     }
     return render(request, "strategy/review.html", context)
 

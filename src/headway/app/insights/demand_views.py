@@ -203,6 +203,8 @@ def demand(request: HttpRequest) -> HttpResponse:
     preparing, last_job = _status(org)
     report = latest(org, grain.name, split)
     context.update(has_data=has_order_lines(org), preparing=preparing, last_job=last_job, report=report)
+    if context["has_data"]:  # the chart scripts load even while the job runs: the poll swaps the chart in
+        context["format_locale"] = d3_format_locale(org.locale, org.currency)
     if report is None or report.error:
         return render(request, "insights/demand.html", context)
     locale = org.locale
@@ -220,7 +222,6 @@ def demand(request: HttpRequest) -> HttpResponse:
         table=table,
         node=node,
         chart=_chart(report, by_key[node], grain, horizon, locale),
-        format_locale=d3_format_locale(locale, org.currency),
         first_label=short_period_label(periods[0], grain.name),
         last_label=short_period_label(periods[-1], grain.name),
         in_progress=report.as_of is not None and report.as_of >= periods[0],

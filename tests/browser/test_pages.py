@@ -142,6 +142,7 @@ def test_an_open_scorecard_updates_without_a_reload_when_a_refresh_finishes(page
 
 
 PHONE = {"width": 390, "height": 800}
+MAIN_PAGES = ("/", "/kpis/aov/", "/objectives/", "/strategy/map/", "/review/", "/reports/", "/alerts/", "/jobs/")
 
 
 def overflow(page) -> int:  # type: ignore[no-untyped-def]
@@ -159,7 +160,7 @@ def test_the_kpi_editor_with_long_errors_fits_a_phone(page) -> None:
 
 def test_pages_fit_a_phone(page) -> None:
     page.set_viewport_size(PHONE)
-    for path in ("/", "/kpis/aov/", "/objectives/", "/strategy/map/", "/review/", "/reports/", "/alerts/", "/jobs/"):
+    for path in MAIN_PAGES:
         page.goto(path)
         page.wait_for_load_state("networkidle")
         assert overflow(page) == 0, path
@@ -194,3 +195,20 @@ def test_the_alert_rule_form_shows_only_what_the_chosen_kind_needs(page) -> None
     expect(page.locator("#id_threshold_error")).to_have_text("'abc' is not a number.")
     expect(page.locator("#id_threshold")).to_be_visible()
     expect(page.locator("#id_pct")).to_be_hidden()
+
+
+def test_no_console_errors_on_the_main_pages(browser, web_server) -> None:
+    """Every new browser session asked for /favicon.ico, a 404 that chromium reports as a console error."""
+    context = browser.new_context(base_url=web_server.url, viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}"))
+        login(page)  # the listeners are there from the very first page
+        for path in MAIN_PAGES:
+            page.goto(path)
+            page.wait_for_load_state("networkidle")
+        assert errors == []
+    finally:
+        context.close()

@@ -3,6 +3,7 @@ these pages handle credentials, which are stored encrypted and never shown back.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -18,7 +19,7 @@ from headway.app.sources import credentials
 from headway.app.sources.forms import SaasSourceForm, SqlSourceForm, TokenForm
 from headway.app.sources.models import ApiToken, Source, SourceKind, SourceStatus
 from headway.app.sources.pipeline import PULLED, start_source_refresh
-from headway.ingest import connectors
+from headway.ingest import connectors, secrets
 from headway.ingest.secrets import Secret
 
 log = logging.getLogger(__name__)
@@ -57,13 +58,18 @@ def sql_source(request: HttpRequest, source_id: int | None = None) -> HttpRespon
             "key": instance.key,
             **{k: instance.config.get(k, "") for k in ("table", "query", "cursor_column")},
         }
-    form = SqlSourceForm(request.POST or None, org=org, instance=instance, initial=initial)
+    data_in = _with_tested_url(request) if request.method == "POST" else None
+    form = SqlSourceForm(data_in, org=org, instance=instance, initial=initial)
     tested: dict[str, Any] | None = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         url = data["url"] or (credentials.load(instance).get("url") if instance else None)
         if request.POST.get("action") == "test":
             tested = _test_sql(url, data)
+            if data["url"]:  # Save after a test needs no retyping: the URL travels encrypted, never in clear
+                tested["url_token"] = secrets.encrypt(data["url"], credentials.encryption_key())
+                form.fields["url"].required = False
+                form.fields["url"].widget.attrs["placeholder"] = "•••• (the tested URL)"
         else:
             source = instance or Source(org=org, kind=SourceKind.SQL, created_by=request.user)
             source.name, source.schedule = data["name"], data["schedule"]
@@ -76,6 +82,16 @@ def sql_source(request: HttpRequest, source_id: int | None = None) -> HttpRespon
             return redirect("source_detail", source_id=source.pk)
     context = {"form": form, "source": instance, "tested": tested, "kind": "sql"}
     return render(request, "sources/connection.html", context)
+
+
+def _with_tested_url(request: HttpRequest) -> Any:
+    """The POST, with the URL of the test just made (kept encrypted in the page) when the field was left blank."""
+    data = request.POST.copy()
+    token = data.get("url_token")
+    if token and not data.get("url"):
+        with contextlib.suppress(secrets.SecretError):  # a token from before a key change: the URL is asked again
+            data["url"] = secrets.decrypt(token, credentials.encryption_key()).reveal()
+    return data
 
 
 def _test_sql(url: Secret | str | None, data: dict[str, Any]) -> dict[str, Any]:

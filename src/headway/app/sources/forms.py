@@ -138,9 +138,30 @@ class SqlSourceForm(ConnectionForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        if self.has_error("query"):
+            return data  # the query's own error says what is wrong with it
         if bool(data.get("table")) == bool((data.get("query") or "").strip()):
             raise forms.ValidationError("Give either a table or a query (one of the two).")
         return data
+
+    def clean_query(self) -> str:
+        """A query is checked when the source is saved, not first at its next refresh."""
+        from urllib.parse import urlsplit
+
+        from headway.ingest.sql import SCHEMES, Engine, ReadOnlyQueryError, check_read_only
+
+        query = (self.cleaned_data.get("query") or "").strip()
+        if not query:
+            return query
+        url = self.data.get("url") or ""
+        if not url and self.instance is not None:
+            url = credentials.load(self.instance).get("url") or ""
+        scheme = urlsplit(str(url.reveal() if hasattr(url, "reveal") else url)).scheme.split("+", 1)[0].lower()
+        try:
+            check_read_only(query, SCHEMES.get(scheme, Engine.POSTGRES))
+        except ReadOnlyQueryError as exc:
+            raise forms.ValidationError(f"{str(exc)[:1].upper()}{str(exc)[1:]}.") from None
+        return query
 
 
 class SaasSourceForm(ConnectionForm):

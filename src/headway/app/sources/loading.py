@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.text import get_valid_filename
@@ -28,7 +27,9 @@ def save_upload(org: Organization, upload: UploadedFile) -> Path:
     """Keep an uploaded file in the org's data folder (the import job reads it from there)."""
     folder = uploads_dir(org)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{uuid.uuid4().hex[:12]}_{get_valid_filename(upload.name or 'upload')}"
+    # A folder of its own, so the file keeps the user's name (it appears in errors and the quarantine).
+    path = folder / uuid.uuid4().hex[:12] / get_valid_filename(Path(upload.name or "upload").name or "upload")
+    path.parent.mkdir()
     with path.open("wb") as fh:
         for chunk in upload.chunks():
             fh.write(chunk)
@@ -37,7 +38,7 @@ def save_upload(org: Organization, upload: UploadedFile) -> Path:
 
 def register_dataset(org: Organization, name: str, dataset_type: str | None) -> Dataset:
     """Record the dataset's row count and date range (read from the warehouse) in the registry."""
-    con = duckdb.connect(str(org.warehouse_path()))
+    con = files.connect_for_writing(org.warehouse_path())  # a KPI refresh may be reading it: wait
     try:
         table = quote_ident(name)
         rows = int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # type: ignore[index]

@@ -133,7 +133,10 @@ def import_mapping(request: HttpRequest, import_id: int) -> HttpResponse:
         initial={"dataset": default_name, "dataset_type": dataset_type or "", "mode": source.mode, "key": source.key},
     )
     errors: list[str] = []
-    if request.method == "POST" and form.is_valid():
+    empty = _no_rows_message(run, table)
+    if request.method == "POST" and empty:
+        errors.append(empty)
+    elif request.method == "POST" and form.is_valid():
         columns: dict[str, str | None] = {}
         for i, column in enumerate(table.columns):
             choice = request.POST.get(f"col_{i}", IGNORE)
@@ -189,8 +192,19 @@ def import_mapping(request: HttpRequest, import_id: int) -> HttpResponse:
         "dataset_type": dataset_type or "",
         "type_choices": TYPE_CHOICES,
         "required": [f.name for f in CANONICAL[dataset_type].required_fields] if dataset_type in CANONICAL else [],
+        "empty": empty,
     }
     return render(request, "sources/mapping.html", context, status=400 if errors or form.errors else 200)
+
+
+def _no_rows_message(run: ImportRun, table: files.RawTable) -> str:
+    """Why there is nothing to import, when the file (or the chosen sheet) has no data rows; else ""."""
+    if table.rows:
+        return ""
+    where = f"Sheet “{table.source.sheet}” of {run.file_name}" if table.source.sheet else run.file_name
+    others = [s for s in table.source.sheets if s != table.source.sheet]
+    hint = f"; choose another sheet ({', '.join(others)})" if others else "; upload a file with data rows"
+    return f"{where} has no data rows below its header, so there is nothing to import{hint}."
 
 
 def ctype_has(dataset_type: str | None, field: str | None) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -45,6 +46,12 @@ _TEMP = ("_hw_clean", "_hw_problems", "_hw_rejects", "_hw_file", "_hw_ragged")
 
 class ImportFailed(IngestError):
     """The import could not be completed; the dataset is as it was before."""
+
+
+class WarehouseBusy(duckdb.ConnectionException):
+    """The warehouse file stayed open read-only elsewhere (a KPI refresh) for longer than the wait.
+
+    A ``duckdb.ConnectionException``, so callers that answer "busy, retry" (the push API's 503) keep doing so."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,37 @@ class ImportResult:
 WarehouseTarget = str | Path | DuckDBWarehouse
 
 
+BUSY_WAIT_SECONDS = 20.0
+"""How long a write waits for a reader of the warehouse file (a KPI refresh) to let go of it."""
+
+
+def connect_for_writing(path: str | Path, wait: float | None = None) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB file read-write, waiting while a reader holds it.
+
+    DuckDB lets a file be open either read-write or read-only: a KPI refresh reading the
+    warehouse (in this process: ConnectionException; in another: IOException "Could not set
+    lock") makes an import fail at once. The import waits for it instead, up to ``wait``
+    seconds (default ``BUSY_WAIT_SECONDS``); then :class:`WarehouseBusy` says so.
+    """
+    limit = BUSY_WAIT_SECONDS if wait is None else wait
+    deadline = time.monotonic() + limit
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path))
+        except (duckdb.ConnectionException, duckdb.IOException) as exc:
+            busy = isinstance(exc, duckdb.ConnectionException) or "lock" in str(exc).lower()
+            if not busy:
+                raise
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy(
+                    f"the warehouse is busy (a KPI refresh is reading it) and stayed busy for {limit:.0f} s; "
+                    "nothing was loaded, try again in a moment"
+                ) from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+
 @contextmanager
 def _connection(target: WarehouseTarget) -> Iterator[duckdb.DuckDBPyConnection]:
     if isinstance(target, DuckDBWarehouse):
@@ -123,7 +161,7 @@ def _connection(target: WarehouseTarget) -> Iterator[duckdb.DuckDBPyConnection]:
         return
     path = Path(target)
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path))
+    con = connect_for_writing(path)
     try:
         yield con
     finally:

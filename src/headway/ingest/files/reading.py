@@ -106,7 +106,7 @@ class FileFacts(NamedTuple):
     fingerprint: str
     """sha256 of the bytes."""
     encoding: str
-    """utf-8, utf-8-sig, utf-16, cp1252 or latin-1."""
+    """utf-8, utf-8-sig, utf-16, cp1252, latin-1, or ``binary`` (no text: fine for XLSX and Parquet only)."""
     newlines: int | None
     """Line breaks in the file (None: not counted, e.g. UTF-16)."""
 
@@ -116,12 +116,12 @@ def fingerprint_and_encoding(path: Path, progress: Progress | None = None, share
     size = max(path.stat().st_size, 1)
     digest = hashlib.sha256()
     decoder: codecs.IncrementalDecoder | None = codecs.getincrementaldecoder("utf-8")()
-    head = b""
+    head = first = b""
     newlines = done = 0
     with path.open("rb") as fh:
         while chunk := fh.read(CHUNK):
             if not head:
-                head = chunk[:4]
+                head, first = chunk[:4], chunk[:BINARY_SAMPLE]
             digest.update(chunk)
             newlines += chunk.count(b"\n")
             if decoder is not None and (not chunk.isascii() or decoder.getstate()[0]):
@@ -134,6 +134,8 @@ def fingerprint_and_encoding(path: Path, progress: Progress | None = None, share
                 progress("checking the file", share * done / size)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return FileFacts(digest.hexdigest(), "utf-16", None)
+    if _looks_binary(first):
+        return FileFacts(digest.hexdigest(), BINARY, None)
     if decoder is not None:
         try:
             decoder.decode(b"", final=True)
@@ -149,6 +151,20 @@ def fingerprint_and_encoding(path: Path, progress: Progress | None = None, share
         return FileFacts(digest.hexdigest(), "cp1252", newlines)
     except UnicodeDecodeError:
         return FileFacts(digest.hexdigest(), "latin-1", newlines)
+
+
+BINARY = "binary"
+BINARY_SAMPLE = 1 << 16
+_CONTROL = bytes(c for c in range(32) if c not in (9, 10, 12, 13))
+
+
+def _looks_binary(sample: bytes) -> bool:
+    """Bytes no CSV has: a NUL, or more than 1 % control characters (tab, CR, LF and FF aside)."""
+    if not sample:
+        return False
+    if b"\0" in sample:
+        return True
+    return len(sample) - len(sample.translate(None, _CONTROL)) > len(sample) / 100
 
 
 def fingerprint_bytes(data: bytes) -> str:
@@ -496,6 +512,11 @@ def stage_file(
         return stage_xlsx(con, p, source, sheet)
     if fmt == "parquet":
         return stage_parquet(con, p, source)
+    if detected == BINARY and not encoding:
+        raise FileReadError(
+            f"{p.name}: not a text file (it holds binary bytes, so it is no CSV); "
+            "save the data as CSV, XLSX or Parquet and upload that"
+        )
     enc = _python_encoding(encoding) if encoding else detected
     delim = delimiter or sniff_delimiter(_sample_text(p, enc))
     source = _with(source, encoding=enc, delimiter=delim)

@@ -96,8 +96,12 @@ def trend_spec(rows: list[dict[str, Any]], kpi: Kpi, decimals: int, unit_title: 
             scale=alt.Scale(domain=series_names, range=["#0a58ca", "#6e7781"]),
             legend=alt.Legend(orient="bottom", title=None),
         ),
+        # The same legend as the colour (not legend=None): one legend, its symbols dashed like the lines,
+        # and no "conflicting legend property" warning in the browser console.
         strokeDash=alt.StrokeDash(
-            "series:N", scale=alt.Scale(domain=series_names, range=[[1, 0], [5, 4]]), legend=None
+            "series:N",
+            scale=alt.Scale(domain=series_names, range=[[1, 0], [5, 4]]),
+            legend=alt.Legend(orient="bottom", title=None),
         ),
         tooltip=tooltip,
     )
@@ -111,7 +115,9 @@ def trend_spec(rows: list[dict[str, Any]], kpi: Kpi, decimals: int, unit_title: 
         .mark_point(size=160, shape="diamond", filled=True, color="#cf222e")
         .encode(x=_utc_x(), y="value:Q", tooltip=[*tooltip, alt.Tooltip("anomaly:N", title="Anomaly")])
     )
-    chart = alt.layer(line, partial, unusual).properties(
+    # A marker layer with nothing to mark is left out: its empty extent makes Vega warn in the console.
+    layers = [line] + [partial] * any(r.get("partial") for r in rows) + [unusual] * any(r.get("anomaly") for r in rows)
+    chart = alt.layer(*layers).properties(
         width="container", height=260, description=f"{kpi.name} over time (the table below lists every value)"
     )
     return with_rows(chart, rows)

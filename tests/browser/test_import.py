@@ -9,6 +9,8 @@ import io
 import pytest
 from playwright.sync_api import expect
 
+from .conftest import login
+
 pytestmark = pytest.mark.browser
 
 CSV = (
@@ -55,3 +57,35 @@ def test_upload_a_csv_confirm_the_mapping_and_see_the_rejected_row(page):
     page.goto("/data/")
     expect(page.locator("#dataset-browser_orders")).to_contain_text("3")
     expect(page.get_by_role("table", name="Sources")).to_contain_text("march")
+
+
+def test_a_header_only_file_is_refused_and_the_mapping_fits_a_phone(browser, web_server):
+    """At 390 px: a file with only its header says there is nothing to import (Import is disabled);
+    a real file's column choices sit next to the column names, inside the screen."""
+
+    context = browser.new_context(base_url=web_server.url, viewport={"width": 390, "height": 844})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        login(page)
+        page.goto("/data/upload/")
+        header = b"Order Date,Order ID,Customer,Total\n"
+        page.set_input_files("#id_file", files=[{"name": "april.csv", "mimeType": "text/csv", "buffer": header}])
+        page.get_by_role("button", name="Upload and preview").click()
+        expect(page.get_by_role("alert")).to_contain_text(
+            "april.csv has no data rows below its header, so there is nothing to import"
+        )
+        expect(page.get_by_role("button", name="Import")).to_be_disabled()
+
+        page.goto("/data/upload/")
+        page.set_input_files("#id_file", files=[{"name": "may.csv", "mimeType": "text/csv", "buffer": CSV.encode()}])
+        page.get_by_role("button", name="Upload and preview").click()
+        expect(page.get_by_text("Step 2 of 3: 4 data rows read")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling of the page
+        for column, field in (("Order Date", "ordered_at"), ("Total", "total_amount")):
+            select = page.get_by_label(f"Field for {column}")
+            expect(select).to_have_value(field)
+            box = select.bounding_box()
+            assert box is not None and box["x"] + box["width"] <= 390, (column, box)
+    finally:
+        context.close()

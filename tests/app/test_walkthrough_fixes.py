@@ -181,3 +181,12 @@ def test_the_parent_objective_field_explains_itself(client, shop):
     assert help_text and help_text.group(1) == (
         "The bigger objective this one contributes to; empty for a top-level objective."
     )
+
+
+def test_a_single_checkbox_sits_inside_its_label(client, shop):
+    """A yes/no field drew its label on one line and the box on the next, with the Save button beside it."""
+    page = client_for(client, "owner").get(reverse("report_new")).content.decode()
+    box = r'<label class="check-one">\s*<input type="checkbox" name="attach_pdf"[^>]*>\s*([^<]+)</label>'
+    pdf = re.search(box, page)
+    assert pdf and pdf.group(1).strip() == "Attach a PDF"
+    assert '<label for="id_attach_pdf">' not in page

@@ -30,6 +30,9 @@ def units(row) -> float:  # type: ignore[no-untyped-def]
 
 
 def test_demand_page_computed_by_the_worker_then_click_a_product(page, web_server) -> None:
+    problems: list[str] = []  # console errors, and Vega's warnings about the chart
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" or "WARN" in m.text else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
     page.goto(reverse("demand"))
     expect(page.locator("h1")).to_have_text("Demand forecast")
     expect(page.locator("#demand")).to_contain_text("Demand forecasts being computed")
@@ -65,3 +68,4 @@ def test_demand_page_computed_by_the_worker_then_click_a_product(page, web_serve
     assert forecast_values(page) != total_forecast
     assert "node=product%3AP0003" in page.url
     expect(page.locator("table.demand")).to_be_visible()  # the click swapped the chart only
+    assert problems == []

@@ -54,8 +54,11 @@ def fan_spec(rows: list[dict[str, Any]], title: str, unit_title: str) -> dict[st
             scale=alt.Scale(domain=["Actual", "Forecast"], range=[BLUE, GREY]),
             legend=alt.Legend(orient="bottom", title=None),
         ),
+        # The colour's legend again (not legend=None): one legend, dashed like the lines, no Vega warning.
         strokeDash=alt.StrokeDash(
-            "part:N", scale=alt.Scale(domain=["Actual", "Forecast"], range=[[1, 0], [5, 4]]), legend=None
+            "part:N",
+            scale=alt.Scale(domain=["Actual", "Forecast"], range=[[1, 0], [5, 4]]),
+            legend=alt.Legend(orient="bottom", title=None),
         ),
         tooltip=tooltip,
     )

@@ -190,3 +190,12 @@ def test_a_single_checkbox_sits_inside_its_label(client, shop):
     pdf = re.search(box, page)
     assert pdf and pdf.group(1).strip() == "Attach a PDF"
     assert '<label for="id_attach_pdf">' not in page
+
+
+def test_the_scorecard_card_writes_the_goal_deadline_like_the_goal_pages(client, shop, objective):
+    aov = shop.kpis.get(kpi_id="aov")
+    Goal.objects.create(
+        org=shop, objective=objective, kpi=aov, target=999.0, start=date(2024, 7, 1), deadline=date(2025, 3, 31)
+    )
+    page = client_for(client, "owner").get(reverse("scorecard")).content.decode()
+    assert "(deadline 31 Mar 2025)" in page and "2025-03-31" not in page

@@ -72,7 +72,7 @@ def card_strategy(
             goal_status=status.value if status else "",
             goal_label=STATUS_LABELS[status] if status else "",
             goal_tone=TONE[status] if status else "none",
-            goal_deadline=goal.deadline.isoformat() if goal else "",
+            goal_deadline=f"{goal.deadline.day} {goal.deadline:%b %Y}" if goal else "",  # as on the goal pages
             drivers=tuple(sorted(drivers.get(d.pk, []))),
         )
     return out

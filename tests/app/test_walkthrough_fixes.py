@@ -82,7 +82,7 @@ def test_a_new_organisation_without_data_is_sent_to_the_data_page_not_to_refresh
     cards = page[page.index('id="cards"') :]
     assert "No data yet" in cards and "Not computed yet</h2>" not in cards
     assert f'href="{reverse("upload")}"' in cards and f'href="{reverse("sources")}"' in cards
-    assert f'action="{reverse("refresh")}"' not in cards, "no refresh button while there is nothing to compute"
+    assert f'action="{reverse("refresh")}"' not in cards, "the empty state offers no refresh: nothing to compute"
     viewer = client_for(client, "helper").get(reverse("scorecard")).content.decode()
     assert "Ask an editor or the owner of Crumb Bakery to add the data" in viewer
 
@@ -199,3 +199,14 @@ def test_the_scorecard_card_writes_the_goal_deadline_like_the_goal_pages(client,
     )
     page = client_for(client, "owner").get(reverse("scorecard")).content.decode()
     assert "(deadline 31 Mar 2025)" in page and "2025-03-31" not in page
+
+
+def test_a_connected_source_not_yet_read_is_offered_a_refresh_not_the_data_page(client, db):
+    from headway.app.sources.models import Source
+
+    org = create_org("Crumb Bakery", make_user("baker"), "bakery_cafe")
+    Source.objects.create(org=org, name="Till database", kind="sql", dataset="orders")
+    page = client_for(client, "baker").get(reverse("scorecard")).content.decode()
+    cards = page[page.index('id="cards"') :]
+    assert "Not computed yet</h2>" in cards and "No data yet" not in cards
+    assert f'action="{reverse("refresh")}"' in cards

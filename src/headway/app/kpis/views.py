@@ -17,6 +17,7 @@ from headway.app.accounts.tenancy import member_required, visible_kpis
 from headway.app.kpis.cards import CARD_CACHE_SECONDS, CARD_CACHE_VERSION, CATEGORY_LABELS, rendered_cards
 from headway.app.kpis.models import Dataset, Run
 from headway.app.kpis.refresh import start_refresh
+from headway.app.sources.models import Source
 from headway.app.strategy.cards import card_strategy
 from headway.engine.spec import Category
 
@@ -150,7 +151,10 @@ def _scorecard_content(request: HttpRequest, chosen_department: str, chosen_cate
         "categories": [(c, CATEGORY_LABELS[Category(c)]) for c in categories],
         "chosen_category": chosen_category,
         "run": org.current_run if org.current_run_id else None,
-        "has_data": bool(org.current_run_id) or Dataset.objects.filter(org=org).exists(),
+        # Data in, or a source a refresh would read (a SQL or SaaS source lands its data then).
+        "has_data": bool(org.current_run_id)
+        or Dataset.objects.filter(org=org).exists()
+        or Source.objects.filter(org=org).exists(),
         "departments": departments,
         "chosen_department": chosen_department,
         "filtered": bool(chosen_department or chosen_category),

@@ -210,3 +210,16 @@ def test_a_connected_source_not_yet_read_is_offered_a_refresh_not_the_data_page(
     cards = page[page.index('id="cards"') :]
     assert "Not computed yet</h2>" in cards and "No data yet" not in cards
     assert f'action="{reverse("refresh")}"' in cards
+
+
+def test_send_now_says_whether_the_pack_went_out(client, shop, smtp_server, settings):
+    settings.HEADWAY_JOBS = "sync"
+    owner = client_for(client, "owner")
+    report = shop.reports.create(name="Monthly pack", recipients="boss@example.com\naccountant@example.com")
+    page = owner.post(reverse("report_send", args=[report.pk]), follow=True).content.decode()
+    assert len(smtp_server.messages) == 1
+    assert "Sent “Monthly pack” to boss@example.com, accountant@example.com." in page
+
+    settings.EMAIL_PORT = 1  # nothing listens there: the sending fails, and the page says so
+    page = owner.post(reverse("report_send", args=[report.pk]), follow=True).content.decode()
+    assert "Could not send “Monthly pack”:" in page

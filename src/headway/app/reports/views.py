@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
@@ -12,7 +14,7 @@ from headway.app.accounts.models import Member, Role
 from headway.app.accounts.tenancy import member_required
 from headway.app.reports import render as renderers
 from headway.app.reports.forms import ReportForm
-from headway.app.reports.models import Report
+from headway.app.reports.models import DeliveryStatus, Report
 from headway.app.reports.pack import build_pack
 from headway.app.reports.sending import send_now
 
@@ -92,5 +94,14 @@ def report_file(request: HttpRequest, report_id: int, kind: str) -> HttpResponse
 @require_POST
 @member_required(Role.EDITOR)
 def report_send(request: HttpRequest, report_id: int) -> HttpResponse:
-    send_now(_report(request, report_id), request.user)  # type: ignore[arg-type]
-    return redirect("reports")
+    report = _report(request, report_id)
+    delivery = send_now(report, request.user)  # type: ignore[arg-type]
+    # Say what happened: the sendings list is folded away under each report.
+    to = ", ".join(report.recipient_list())
+    if delivery.status == DeliveryStatus.SENT:
+        messages.success(request, f"Sent “{report.name}” to {to}.")
+    elif delivery.status == DeliveryStatus.FAILED:
+        messages.error(request, f"Could not send “{report.name}”: {delivery.error}")
+    else:
+        messages.info(request, f"Sending “{report.name}” to {to}; reload to see the result under Sendings.")
+    return redirect(f"{reverse('reports')}#report-{report.pk}")

@@ -39,4 +39,8 @@ def worker(
     consumer = HUEY.create_consumer(
         workers=threads, worker_type="thread", periodic=True, check_worker_health=True, max_delay=2.0
     )
-    consumer.run()
+    stop_heartbeat = jobs.start_worker_heartbeat()  # web processes send "refresh now" here while it beats
+    try:
+        consumer.run()
+    finally:
+        stop_heartbeat()

@@ -14,7 +14,7 @@ from headway.app.automation.jobs import current_job, enqueue, on_tick, register
 from headway.app.automation.models import Job, JobStatus
 from headway.app.automation.signals import refresh_finished
 from headway.app.kpis.models import Run, RunStatus
-from headway.app.kpis.refresh import execute
+from headway.app.kpis.refresh import execute, recover_stuck
 
 
 class RefreshFailed(RuntimeError):
@@ -57,6 +57,12 @@ def recompute_stale(now: datetime) -> None:
             org=org, kind="kpis.refresh", status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
         ).exists():
             enqueue(org, "kpis.refresh")
+
+
+@on_tick("kpis.recover")
+def recover_interrupted_runs(now: datetime) -> None:
+    """Mark failed the refresh runs whose process died (kpis.refresh.recover_stuck)."""
+    recover_stuck(now=now)
 
 
 @receiver(refresh_finished, dispatch_uid="automation.alerts_after_refresh")

@@ -283,3 +283,72 @@ def last_success(org: Organization | None) -> dict[str, datetime]:
     """The last time each kind of job succeeded for the org."""
     rows = Job.objects.filter(org=org, status=JobStatus.SUCCEEDED).values("kind").annotate(at=Max("finished_at"))
     return {r["kind"]: r["at"] for r in rows}
+
+
+# -- Is a worker running? Work started from a web request goes to a worker when one is, else to a thread. --
+
+WORKER_KEY = "worker:"
+
+
+def keep_alive(beat: Callable[[], object], name: str) -> Callable[[], None]:
+    """Call ``beat()`` every third of the lease in a daemon thread until the returned ``stop()`` is called.
+
+    The web thread of a "refresh now" and a worker's liveness row use it, so only dead work goes stale.
+    """
+    done = threading.Event()
+    every = max(1.0, settings.HEADWAY_JOB_LEASE_SECONDS / 3)
+
+    def run() -> None:
+        try:
+            while not done.wait(every):
+                try:
+                    beat()
+                except Exception:  # a busy database now and then must not end the heartbeat
+                    log.warning("heartbeat %s failed; trying again", name, exc_info=True)
+        finally:
+            close_old_connections()
+
+    thread = threading.Thread(target=run, name=f"heartbeat-{name}", daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        done.set()
+        thread.join(timeout=5)
+
+    return stop
+
+
+def start_worker_heartbeat() -> Callable[[], None]:
+    """Keep this worker's liveness row (a ``JobLock`` keyed ``worker:<host>:<pid>``) within the lease.
+
+    ``workers_alive()`` reads it. Returns ``stop()``, which removes the row; a killed worker's row
+    simply runs out.
+    """
+    key = (WORKER_KEY + worker_name())[:100]
+
+    def beat() -> None:
+        JobLock.objects.update_or_create(key=key, defaults={"job": None, "lease_until": timezone.now() + _lease()})
+
+    beat()  # at once, so work is sent here from the first moment
+    stop_beating = keep_alive(beat, key)
+
+    def stop() -> None:
+        stop_beating()
+        JobLock.objects.filter(key=key).delete()
+        close_old_connections()
+
+    return stop
+
+
+def workers_alive(now: datetime | None = None) -> bool:
+    """Whether a `headway worker` renewed its liveness row within the lease (one indexed query)."""
+    return JobLock.objects.filter(key__startswith=WORKER_KEY, lease_until__gte=now or timezone.now()).exists()
+
+
+def pending_param(kind: str, key: str, org: Organization | None = None) -> set[Any]:
+    """``params[key]`` of the jobs of ``kind`` that are running or will still run (queued while a worker is alive)."""
+    statuses = [JobStatus.RUNNING, *([JobStatus.QUEUED] if workers_alive() else [])]
+    jobs = Job.objects.filter(kind=kind, status__in=statuses)
+    if org is not None:
+        jobs = jobs.filter(org=org)
+    return {params.get(key) for params in jobs.values_list("params", flat=True) if isinstance(params, dict)}

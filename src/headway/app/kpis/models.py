@@ -76,6 +76,11 @@ class Run(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Renewed while the run computes; a running run not renewed within the lease died",
+    )
     error = models.TextField(blank=True)
     notes = models.JSONField(default=dict, blank=True, help_text="Per-KPI problems: {kpi_id: message}")
     rows = models.PositiveIntegerField(default=0)

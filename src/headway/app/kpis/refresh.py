@@ -5,22 +5,30 @@ one row, so two workers never compute the same run. Its series are written under
 run's id and become visible in one transaction that points the org at the run; if
 anything fails, the org keeps showing the previous run's series and the run records
 the error.
+
+"Refresh now" goes to `headway worker` as a ``kpis.refresh`` job when a worker is alive,
+else to a thread of the web process. A computing run renews ``heartbeat_at`` every third of
+``HEADWAY_JOB_LEASE_SECONDS``; a run whose process died (a server restart) stops renewing it
+and is marked failed by the scheduler's sweep or when its status is next read
+(``recover_stuck``), so no page shows a refresh that never ends.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
-from datetime import date
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta
 
 import duckdb
 import pandas as pd
 from django.conf import settings
 from django.db import close_old_connections, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from headway.app.accounts.models import Organization
+from headway.app.automation.jobs import enqueue, keep_alive, pending_param, workers_alive
 from headway.app.automation.signals import refresh_finished
 from headway.app.kpis.models import Dataset, KpiDefinition, Run, RunStatus, SeriesPoint
 from headway.engine.api import Headway
@@ -37,13 +45,51 @@ MAX_DIMENSION_VALUES = 25
 KEEP_RUNS = 3
 
 
+INTERRUPTED = "interrupted (the server stopped while it ran); the previous numbers are still shown — refresh again"
+
+
 def start_refresh(org: Organization, user=None) -> Run:  # type: ignore[no-untyped-def]
-    """Queue a refresh; it runs in a background thread (or inline when HEADWAY_JOBS=sync)."""
+    """Queue a refresh: a ``kpis.refresh`` job when a worker is alive, else a thread of this process
+    (inline when HEADWAY_JOBS=sync). The run goes queued -> running -> succeeded/failed either way."""
     run = Run.objects.create(org=org, triggered_by=user if user and user.is_authenticated else None)
     if settings.HEADWAY_JOBS == "sync":
         execute(run.pk)
+    elif workers_alive():
+        enqueue(org, "kpis.refresh", run_id=run.pk)
     else:
         transaction.on_commit(lambda: threading.Thread(target=_in_thread, args=(run.pk,), daemon=True).start())
+    return run
+
+
+def recover_stuck(org: Organization | None = None, now: datetime | None = None) -> int:
+    """Mark failed the runs whose process died: running with no heartbeat within the lease, or
+    queued longer than the lease with no job that will still run them. Returns how many."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.HEADWAY_JOB_LEASE_SECONDS)
+    runs = Run.objects.filter(org=org) if org is not None else Run.objects.all()
+    failed = {"status": RunStatus.FAILED, "error": INTERRUPTED, "finished_at": now}
+    silent = (
+        Q(heartbeat_at__lt=cutoff)
+        | Q(heartbeat_at=None, started_at__lt=cutoff)
+        | Q(heartbeat_at=None, started_at=None, created_at__lt=cutoff)
+    )
+    # One conditional UPDATE: a heartbeat written meanwhile keeps the run alive.
+    recovered = runs.filter(silent, status=RunStatus.RUNNING).update(**failed)
+    waiting = list(runs.filter(status=RunStatus.QUEUED, created_at__lt=cutoff).values_list("pk", flat=True))
+    if waiting:
+        will_run = pending_param("kpis.refresh", "run_id", org)
+        orphans = [pk for pk in waiting if pk not in will_run]
+        recovered += Run.objects.filter(pk__in=orphans, status=RunStatus.QUEUED).update(**failed)
+    if recovered:
+        log.warning("marked %s interrupted refresh run(s) failed", recovered)
+    return recovered
+
+
+def latest_run(org: Organization) -> Run | None:
+    """The org's newest run, for the status line; a refresh whose process died is marked failed first."""
+    run = Run.objects.filter(org=org).first()
+    if run is not None and run.status in (RunStatus.QUEUED, RunStatus.RUNNING) and recover_stuck(org):
+        run.refresh_from_db()
     return run
 
 
@@ -69,11 +115,30 @@ def open_engine(org: Organization, kpis: dict[str, Kpi] | None = None) -> Headwa
 
 
 def execute(run_id: int) -> None:
+    now = timezone.now()
     claimed = Run.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
-        status=RunStatus.RUNNING, started_at=timezone.now()
+        status=RunStatus.RUNNING, started_at=now, heartbeat_at=now
     )
     if claimed != 1:
         return
+    stop = _beat(run_id)
+    try:
+        _compute_and_swap(run_id)
+    finally:
+        stop()
+
+
+def _beat(run_id: int) -> Callable[[], None]:
+    """Renew the run's heartbeat while it computes (not with HEADWAY_JOBS=sync: nothing else runs then)."""
+    if settings.HEADWAY_JOBS == "sync":
+        return lambda: None
+    return keep_alive(
+        lambda: Run.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(heartbeat_at=timezone.now()),
+        f"run-{run_id}",
+    )
+
+
+def _compute_and_swap(run_id: int) -> None:
     run = Run.objects.select_related("org").get(pk=run_id)
     try:
         points, notes, as_of = compute_series(run.org)

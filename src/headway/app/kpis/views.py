@@ -15,7 +15,8 @@ from django.views.decorators.http import require_POST, require_safe
 from headway.app.accounts.models import Department, Member, Role
 from headway.app.accounts.tenancy import member_required, visible_kpis
 from headway.app.kpis.cards import CARD_CACHE_SECONDS, CARD_CACHE_VERSION, CATEGORY_LABELS, rendered_cards
-from headway.app.kpis.models import Dataset, Run
+from headway.app.kpis.models import Dataset
+from headway.app.kpis.refresh import latest_run as newest_run
 from headway.app.kpis.refresh import start_refresh
 from headway.app.sources.models import Source
 from headway.app.strategy.cards import card_strategy
@@ -89,7 +90,7 @@ def scorecard(request: HttpRequest) -> HttpResponse:
     member = request.member  # type: ignore[attr-defined]
     chosen_department = request.GET.get("department", "")
     chosen_category = request.GET.get("category", "")
-    latest_run = Run.objects.filter(org=org).first()
+    latest_run = newest_run(org)
     state = scorecard_state(org.pk, member.pk)
     # The content (filters, card grid, legend) depends on the KPI definitions, the runs, the
     # departments, the member's role and scope, the org's display settings and the filters:
@@ -177,7 +178,7 @@ def refresh(request: HttpRequest) -> HttpResponse:
 def run_status(request: HttpRequest) -> HttpResponse:
     """The run status line; tells an open scorecard to reload its cards when a new run was swapped in."""
     org = request.org  # type: ignore[attr-defined]
-    run = Run.objects.filter(org=org).first()
+    run = newest_run(org)
     response = render(request, "kpis/_run_status.html", {"latest_run": run})
     shown = request.GET.get("shown")
     if shown is not None and shown != str(org.current_run_id or ""):

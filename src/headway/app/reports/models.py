@@ -97,6 +97,11 @@ class ReportDelivery(models.Model):
     sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Renewed while the pack is built and sent; a sending not renewed within the lease died",
+    )
 
     class Meta:
         ordering = ["-created_at"]

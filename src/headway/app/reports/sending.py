@@ -3,24 +3,38 @@
 A sending is a ReportDelivery row, unique per (report, due time): whoever creates it sends
 it, so two workers (or a double click) never mail the same pack twice. The schedule moves on
 with a conditional UPDATE on ``next_due`` for the same reason.
+
+"Send now" goes to `headway worker` as a ``reports.send`` job when a worker is alive, else to
+a thread of the web process. A sending renews ``heartbeat_at`` while it builds and mails the
+pack; one whose process died is marked failed by the scheduler's sweep or when the reports
+page is read (``recover_stuck``), instead of showing "sending" for ever.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, close_old_connections, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from headway.app.accounts.models import Organization
+from headway.app.automation.jobs import enqueue, keep_alive, pending_param, workers_alive
 from headway.app.reports import render
 from headway.app.reports.models import DeliveryStatus, Report, ReportDelivery
 from headway.app.reports.pack import build_pack
 
 log = logging.getLogger(__name__)
+
+INTERRUPTED = (
+    "interrupted (the server stopped while it was being sent); it may not have gone out — check with the"
+    " recipients or send it again"
+)
 
 
 def claim(report: Report, due: datetime, user: AbstractBaseUser | None = None) -> ReportDelivery | None:
@@ -39,6 +53,27 @@ def claim(report: Report, due: datetime, user: AbstractBaseUser | None = None) -
 
 def deliver(delivery_id: int) -> None:
     """Build the pack, mail it, and record the outcome on the delivery."""
+    ReportDelivery.objects.filter(pk=delivery_id).update(heartbeat_at=timezone.now())
+    stop = _beat(delivery_id)
+    try:
+        _build_and_send(delivery_id)
+    finally:
+        stop()
+
+
+def _beat(delivery_id: int) -> Callable[[], None]:
+    """Renew the sending's heartbeat while it runs (not with HEADWAY_JOBS=sync: nothing else runs then)."""
+    if settings.HEADWAY_JOBS == "sync":
+        return lambda: None
+    return keep_alive(
+        lambda: ReportDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.SENDING).update(
+            heartbeat_at=timezone.now()
+        ),
+        f"delivery-{delivery_id}",
+    )
+
+
+def _build_and_send(delivery_id: int) -> None:
     delivery = ReportDelivery.objects.select_related("report__org", "report__department").get(pk=delivery_id)
     report = delivery.report
     try:
@@ -59,12 +94,15 @@ def deliver(delivery_id: int) -> None:
 
 
 def send_now(report: Report, user: AbstractBaseUser | None = None) -> ReportDelivery:
-    """Send the pack at once, in the background (inline when HEADWAY_JOBS=sync)."""
+    """Send the pack at once: a ``reports.send`` job when a worker is alive, else a thread of this
+    process (inline when HEADWAY_JOBS=sync)."""
     delivery = claim(report, timezone.now(), user)
     assert delivery is not None  # "now" is unique per click to the microsecond
     if settings.HEADWAY_JOBS == "sync":
         deliver(delivery.pk)
         delivery.refresh_from_db()
+    elif workers_alive():
+        enqueue(report.org, "reports.send", delivery_id=delivery.pk)
     else:
         transaction.on_commit(lambda: threading.Thread(target=_in_thread, args=(delivery.pk,), daemon=True).start())
     return delivery
@@ -94,3 +132,28 @@ def send_due(now: datetime | None = None) -> list[ReportDelivery]:
             delivery.refresh_from_db()
             made.append(delivery)
     return made
+
+
+def recover_stuck(org: Organization | None = None, now: datetime | None = None) -> int:
+    """Mark failed the sendings whose process died: still "sending", no heartbeat within the lease,
+    and no ``reports.send`` job that will still run them. Returns how many."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.HEADWAY_JOB_LEASE_SECONDS)
+    deliveries = ReportDelivery.objects.filter(status=DeliveryStatus.SENDING)
+    if org is not None:
+        deliveries = deliveries.filter(report__org=org)
+    silent = deliveries.filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at=None, created_at__lt=cutoff))
+    stuck = list(silent.values_list("pk", flat=True))
+    if not stuck:
+        return 0
+    will_run = pending_param("reports.send", "delivery_id", org)
+    stuck = [pk for pk in stuck if pk not in will_run]
+    # Conditional on the same silence: a heartbeat written meanwhile keeps the sending alive.
+    recovered = (
+        ReportDelivery.objects.filter(pk__in=stuck, status=DeliveryStatus.SENDING)
+        .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at=None, created_at__lt=cutoff))
+        .update(status=DeliveryStatus.FAILED, error=INTERRUPTED, finished_at=now)
+    )
+    if recovered:
+        log.warning("marked %s interrupted report sending(s) failed", recovered)
+    return recovered

@@ -16,7 +16,7 @@ from headway.app.reports import render as renderers
 from headway.app.reports.forms import ReportForm
 from headway.app.reports.models import DeliveryStatus, Report
 from headway.app.reports.pack import build_pack
-from headway.app.reports.sending import send_now
+from headway.app.reports.sending import recover_stuck, send_now
 
 
 def visible_reports(member: Member) -> QuerySet[Report]:
@@ -33,6 +33,7 @@ def _report(request: HttpRequest, report_id: int) -> Report:
 @member_required()
 @require_safe
 def report_list(request: HttpRequest) -> HttpResponse:
+    recover_stuck(request.org)  # type: ignore[attr-defined]  # a sending whose server stopped shows as failed
     reports = list(visible_reports(request.member).prefetch_related("deliveries"))  # type: ignore[attr-defined]
     return render(request, "reports/list.html", {"reports": reports})
 

@@ -31,7 +31,10 @@ from headway.app.sources.models import ImportRun, ImportStatus, Schedule, Source
 from headway.ingest import files
 from headway.ingest.files import importer
 
-ORDERS = "order_id,customer_id,ordered_at,total_amount\nA1,C1,2024-03-01,10.50\nA2,C2,2024-03-02,4.50\nA3,C1,2024-03-05,5.00\n"
+ORDERS = (
+    "order_id,customer_id,ordered_at,total_amount\n"
+    "A1,C1,2024-03-01,10.50\nA2,C2,2024-03-02,4.50\nA3,C1,2024-03-05,5.00\n"
+)
 
 
 @pytest.fixture

@@ -146,6 +146,15 @@ def test_the_jobs_page_says_what_each_job_does(client, shop):
     assert page.count('<div class="table-wrap"><table>') == 3, "each table scrolls on its own on a phone"
 
 
+def test_every_registered_job_kind_has_a_readable_name():
+    from headway.app.automation.jobs import kinds
+    from headway.app.automation.views import JOB_LABELS
+
+    registered = set(kinds())
+    assert "insights.demand" in registered, "the apps registered their jobs"
+    assert registered - set(JOB_LABELS) == set(), "a job kind the jobs page would show by its id"
+
+
 def test_the_forecast_section_says_whether_the_refit_waits_or_runs(client, shop):
     job = Job.objects.get(org=shop, kind="forecasts.refit", status=JobStatus.QUEUED)
     owner = client_for(client, "owner")

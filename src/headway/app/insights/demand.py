@@ -103,7 +103,8 @@ def _nodes(fc: DemandForecast, names: dict[str, str], keep: int) -> list[dict[st
     return out
 
 
-def _store(org: Organization, grain: Grain, split: str, data: dict[str, pd.DataFrame]) -> DemandReport:
+def _build(org: Organization, grain: Grain, split: str, data: dict[str, pd.DataFrame]) -> DemandReport:
+    """The forecast of one variant as an unsaved report (no database write while the models run)."""
     lines = data["order_lines"]
     orders, products = data.get("orders"), data.get("products")
     try:
@@ -111,13 +112,13 @@ def _store(org: Organization, grain: Grain, split: str, data: dict[str, pd.DataF
     except ValueError as exc:
         error = str(exc).replace("complete periods", f"complete {grain.name}s")
         error = error[0].upper() + error[1:] + ("" if error.endswith(".") else ".")
-        return DemandReport.objects.create(org=org, grain=grain.name, split=split, error=error)
+        return DemandReport(org=org, grain=grain.name, split=split, error=error)
     names: dict[str, str] = {}
     if products is not None and "name" in products.columns:
         names = {str(k): str(v) for k, v in products.drop_duplicates("product_id")[["product_id", "name"]].values}
     times = pd.to_datetime(lines["ordered_at"], errors="coerce")
     history_periods = sorted(fc.history["period"].unique())[-grain.history :]
-    return DemandReport.objects.create(
+    return DemandReport(
         org=org,
         grain=grain.name,
         split=split,
@@ -132,15 +133,18 @@ def _store(org: Organization, grain: Grain, split: str, data: dict[str, pd.DataF
 
 
 def compute_demand(org: Organization) -> list[DemandReport]:
-    """Forecast and store every variant; older reports of the org are replaced in one transaction."""
+    """Forecast every variant, then replace the org's older reports in one short transaction.
+
+    The models run outside any transaction: on SQLite an open write transaction for the
+    length of the forecasts would lock out every other writer (refreshes, job claims).
+    """
     data = load_inputs(org)
     if "order_lines" not in data:
         return []
-    reports = []
+    reports = [_build(org, grain, split, data) for grain in GRAINS.values() for split in SPLITS]
     with transaction.atomic():
-        for grain in GRAINS.values():
-            for split in SPLITS:
-                reports.append(_store(org, grain, split, data))
+        for report in reports:
+            report.save()
         DemandReport.objects.filter(org=org).exclude(pk__in=[r.pk for r in reports]).delete()
     return reports
 

@@ -91,8 +91,8 @@ def test_rule_form_reports_each_bad_field_and_saves_a_good_rule(client, shop):
             "kind": "threshold_above",
             "severity": "critical",
             "cooldown_minutes": "30",
-            "threshold": "0,08",
-            "hysteresis": "0.01",
+            "threshold": "8,5",
+            "hysteresis": "1",
             "quiet_start": "22:00",
             "quiet_end": "07:00",
             "channels": [channel.pk],
@@ -101,7 +101,7 @@ def test_rule_form_reports_each_bad_field_and_saves_a_good_rule(client, shop):
     )
     assert ok.status_code == 302
     rule = AlertRule.objects.get()
-    assert rule.params == {"threshold": 0.08, "hysteresis": 0.01}
+    assert rule.params == {"threshold": 0.085, "hysteresis": 0.01}, "a rate is typed in percent, stored as a fraction"
     assert (rule.severity, rule.cooldown_minutes, str(rule.quiet_start)) == ("critical", 30, "22:00:00")
     assert list(rule.channels.all()) == [channel]
 
@@ -200,7 +200,9 @@ def test_a_leading_rule_takes_its_driver_and_lag_from_the_strategy_map(client, s
     from headway.app.strategy.models import Relationship
 
     source = KpiDefinition.objects.get(org=shop, kpi_id="aov")
-    target = KpiDefinition.objects.filter(org=shop).exclude(pk=source.pk).first()
+    target = next(
+        k for k in KpiDefinition.objects.filter(org=shop).exclude(pk=source.pk) if k.to_spec().unit == "count"
+    )
     Relationship.objects.create(org=shop, source=source, target=target, kind="drives", lag=2)
     data = {"name": "Early warning", "kpi_id": target.kpi_id, "grain": "month", "kind": "leading"}
     r = client_for(client, "owner").post(
@@ -214,3 +216,27 @@ def test_a_leading_rule_takes_its_driver_and_lag_from_the_strategy_map(client, s
         "lag": 2.0,
         "direction": "below",
     }
+
+
+def test_a_rate_rule_reads_in_percent_on_the_form_and_the_list(client, shop):
+    """Refund rate is a percentage KPI: its threshold is typed, shown back and listed in percent (as goal targets
+    are), while the rule keeps the fraction the KPI computes, so it fires where the KPI crosses 8.5%."""
+    owner = client_for(client, "owner")
+    data = {"name": "Refunds", "kpi_id": "refund_rate", "grain": "month", "kind": "threshold_above"}
+    data |= {"severity": "warning", "cooldown_minutes": "0", "threshold": "8.5", "hysteresis": "0.5"}
+    assert owner.post(reverse("alert_rule_new"), data).status_code == 302
+    rule = AlertRule.objects.get()
+    assert rule.params == {"threshold": 0.085, "hysteresis": 0.005}
+    form = owner.get(reverse("alert_rule_edit", args=[rule.pk])).context["form"]
+    assert (float(form["threshold"].value()), float(form["hysteresis"].value())) == (8.5, 0.5)
+    listing = owner.get(reverse("alert_rules")).content.decode()
+    assert "threshold 8.5%" in listing and "hysteresis 0.5\xa0pp" in listing, "listed in the KPI's unit"
+    # Saving the edit form unchanged keeps the fraction (no double division).
+    unchanged = {**data, "threshold": form["threshold"].value(), "hysteresis": form["hysteresis"].value()}
+    assert owner.post(reverse("alert_rule_edit", args=[rule.pk]), unchanged).status_code == 302
+    assert AlertRule.objects.get().params == {"threshold": 0.085, "hysteresis": 0.005}
+    # A count KPI keeps its own unit.
+    count = next(k for k in KpiDefinition.objects.filter(org=shop) if k.to_spec().unit == "count")
+    data |= {"name": "Orders", "kpi_id": count.kpi_id, "threshold": "120", "hysteresis": "5"}
+    assert owner.post(reverse("alert_rule_new"), data).status_code == 302
+    assert AlertRule.objects.get(name="Orders").params == {"threshold": 120.0, "hysteresis": 5.0}

@@ -214,3 +214,23 @@ def test_the_chance_of_success_comes_from_the_stored_forecast(client, shop, obje
     beyond = set_goal(client, shop, objective, target="60", deadline="2026-06-30")
     page = owner.get(beyond["Location"]).content.decode()
     assert "% likely" not in page, "no chance when the deadline lies beyond the forecast"
+
+
+def test_a_rate_goal_states_its_gap_in_percentage_points(client, shop, objective):
+    """Revenue growth is a rate: a gap of 0.031 between 5% expected and 1.9% actual is "3.1 pp", not "3.1%"
+    (which would read as a relative shortfall of the plan)."""
+    response = set_goal(
+        client, shop, objective, kpi=shop.kpis.get(kpi_id="revenue_growth").pk, target="25", baseline="0"
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    page = client.get(response["Location"]).content.decode()
+    gap = float(attr(page, "data-gap"))
+    shown = re.search(r'data-gap="[^"]*">([^<]*)</dd>', page)
+    assert shown, "the gap is shown"
+    found = re.fullmatch(r"(-?[\d.]+)\xa0pp (ahead of|behind) plan", shown.group(1))
+    assert found, f"the gap reads in percentage points: {shown.group(1)!r}"
+    assert float(found.group(1)) == pytest.approx(abs(gap) * 100, abs=0.051)
+    assert found.group(2) == ("ahead of" if gap >= 0 else "behind")
+    line = re.search(r'<strong class="goal-status">[^<]*</strong> — ([^<]*)</p>', page)
+    assert line, "the status line is shown"
+    assert re.search(r"\d\xa0pp (ahead of|behind) plan", line.group(1)), line.group(1)

@@ -150,7 +150,7 @@ def test_every_registered_job_kind_has_a_readable_name():
     from headway.app.automation.jobs import kinds
     from headway.app.automation.views import JOB_LABELS
 
-    registered = set(kinds())
+    registered = {k for k in kinds() if not k.startswith("test.")}  # other tests register test.* kinds
     assert "insights.demand" in registered, "the apps registered their jobs"
     assert registered - set(JOB_LABELS) == set(), "a job kind the jobs page would show by its id"
 

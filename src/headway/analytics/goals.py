@@ -431,6 +431,7 @@ def evaluate(
     *,
     last_year: pd.Series | None = None,
     fmt: Formatter | None = None,
+    fmt_difference: Formatter | None = None,
     period_name: Callable[[date], str] | None = None,
 ) -> Evaluation:
     """Evaluate a goal against the KPI's values (indexed by period start) with data up to ``as_of``.
@@ -438,9 +439,11 @@ def evaluate(
     Only complete periods (ending on or before ``as_of``) count. A missing baseline is taken
     from ``actual`` (which may include history before the start); a seasonal goal reads last
     year from ``last_year``, else from ``actual``. ``fmt`` formats KPI values for the message
-    (the app passes its locale- and unit-aware formatter) and ``period_name`` names a period.
+    (the app passes its locale- and unit-aware formatter), ``fmt_difference`` a difference between
+    two of them (percentage points for a rate; defaults to ``fmt``) and ``period_name`` names a period.
     """
     show = fmt or _plain
+    show_diff = fmt_difference or show
     name = period_name or (lambda p: p.isoformat())
     spec = with_baseline(spec, actual)
     values = period_values(actual)
@@ -506,18 +509,18 @@ def evaluate(
         final = GoalStatus.ACHIEVED if achieved else GoalStatus.MISSED
         message = f"{final.value}: {show(now)} against a target of {show(target)}"
         if not achieved:
-            message += f" ({show(abs(now - target))} short)"
+            message += f" ({show_diff(abs(now - target))} short)"
         if result.level in (Level.STRETCH, Level.MINIMUM):
             message += f"; {result.level.value} level reached"
         return replace(result, status=final, final=final, message=message)
     status = _status(spec, now, expected)
     days = result.days_behind
     if status is GoalStatus.ON_TRACK:
-        message = f"{show(gap)} ahead of plan" if gap > EPS * max(1.0, abs(expected)) else "on plan"
+        message = f"{show_diff(gap)} ahead of plan" if gap > EPS * max(1.0, abs(expected)) else "on plan"
         if days is not None and days < 0:
             message += f" — about {-days} days ahead"
     else:
-        message = f"{show(-gap)} behind plan"
+        message = f"{show_diff(-gap)} behind plan"
         if days is not None and days > 0:
             message += f" — about {days} days"
     message += f" (expected {show(expected)} for {name(period)}, actual {show(now)})"

@@ -13,12 +13,14 @@ from headway.app.accounts.tenancy import visible_kpis
 from headway.app.automation.channels import transport_class
 from headway.app.automation.models import AlertRule, Channel, ChannelKind
 from headway.app.kpis.refresh import GRAINS
+from headway.engine.spec import Unit
 from headway.ingest import secrets as secrets_store
 
 PARAM_FIELDS = sorted({p.name for params in PARAMS.values() for p in params})
 PARAM_HELP = {
-    "threshold": "In the KPI's unit (a percentage KPI: 0.05 = 5 %)",
-    "hysteresis": "How far back past the threshold the value must go before the alert clears",
+    "threshold": "In the KPI's unit; a percentage KPI in percent (5 for 5%), as goals take it",
+    "hysteresis": "How far back past the threshold the value must go before the alert clears"
+    " (a percentage KPI: in percentage points)",
     "pct": "Percentage change that triggers, e.g. 10",
     "direction": "down, up or either (change); below or above (leading indicator)",
     "compare": "previous (period) or last_year (same period last year)",
@@ -28,6 +30,15 @@ PARAM_HELP = {
     "driver": "The leading KPI (id) that drives this one; empty: the strategy map's driver of this KPI",
     "beta": "How strongly this KPI follows the driver (1 = one for one)",
     "lag": "Periods between a move of the driver and the result",
+}
+
+
+# Parameters in the KPI's own unit: a percentage KPI's are typed in percent (5 = 5%) like goal targets and
+# stored as the fraction the KPI computes (0.05).
+UNIT_PARAMS: dict[str, tuple[str, ...]] = {
+    RuleKind.THRESHOLD_ABOVE.value: ("threshold", "hysteresis"),
+    RuleKind.THRESHOLD_BELOW.value: ("threshold", "hysteresis"),
+    RuleKind.LEADING.value: ("threshold",),
 }
 
 
@@ -63,8 +74,9 @@ class AlertRuleForm(forms.ModelForm):
 
     def __init__(self, *args: Any, member: Member, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        kpis = visible_kpis(member).order_by("kpi_id")
-        self.fields["kpi_id"].choices = [(k.kpi_id, f"{k.to_spec().name} ({k.kpi_id})") for k in kpis]
+        specs = {k.kpi_id: k.to_spec() for k in visible_kpis(member).order_by("kpi_id")}
+        self.fields["kpi_id"].choices = [(kpi_id, f"{spec.name} ({kpi_id})") for kpi_id, spec in specs.items()]
+        self._percent = {kpi_id for kpi_id, spec in specs.items() if spec.unit is Unit.PERCENT}
         self.fields["channels"].queryset = Channel.objects.filter(org=member.org)
         self.fields["recipients"].queryset = Member.objects.filter(org=member.org).select_related("user")
         self.fields["recipients"].label_from_instance = lambda m: m.user.get_username()
@@ -74,6 +86,10 @@ class AlertRuleForm(forms.ModelForm):
             self.fields[name] = forms.CharField(required=False, help_text=PARAM_HELP.get(name, ""))
             if self.instance.pk and name in self.instance.params:
                 self.initial[name] = self.instance.params[name]
+        if self.instance.pk and self.instance.kpi_id in self._percent:
+            for name in UNIT_PARAMS.get(self.instance.kind, ()):
+                if isinstance(self.initial.get(name), int | float):
+                    self.initial[name] = round(self.initial[name] * 100, 10)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -81,6 +97,10 @@ class AlertRuleForm(forms.ModelForm):
         if data.get("kind") == RuleKind.LEADING and not raw.get("driver"):
             raw.update(self._drives(data.get("kpi_id", ""), raw))
         params, errors = clean_params(data.get("kind", ""), raw)
+        if data.get("kpi_id") in self._percent:
+            for name in UNIT_PARAMS.get(data.get("kind", ""), ()):
+                if isinstance(params.get(name), int | float):
+                    params[name] = round(params[name] / 100, 12)
         for field, message in errors.items():
             self.add_error(field if field in self.fields else None, message)
         if params.get("driver") and params["driver"] == data.get("kpi_id"):

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST, require_safe
 from headway.analytics.alerts import KIND_LABELS, PARAMS, RuleKind
 from headway.app.accounts.models import Member, Role
 from headway.app.accounts.tenancy import member_required, visible_kpis
-from headway.app.automation.forms import PARAM_FIELDS, AlertRuleForm, ChannelForm
+from headway.app.automation.forms import PARAM_FIELDS, UNIT_PARAMS, AlertRuleForm, ChannelForm
 from headway.app.automation.jobs import last_success
 from headway.app.automation.models import (
     Alert,
@@ -26,6 +26,7 @@ from headway.app.automation.models import (
     Job,
     JobStatus,
 )
+from headway.app.kpis.formatting import format_kpi_difference, format_kpi_value
 
 SNOOZE_HOURS = (1, 4, 24, 24 * 7)
 
@@ -124,7 +125,19 @@ def alert_snooze(request: HttpRequest, alert_id: int) -> HttpResponse:
 def rule_list(request: HttpRequest) -> HttpResponse:
     rules = visible_rules(request.member).prefetch_related("channels")  # type: ignore[attr-defined]
     labels = {k.value: v for k, v in KIND_LABELS.items()}
-    rows = [{"rule": r, "kind": labels.get(r.kind, r.kind)} for r in rules]
+    org = request.member.org  # type: ignore[attr-defined]
+    specs = {k.kpi_id: k.to_spec() for k in visible_kpis(request.member)}  # type: ignore[attr-defined]
+    rows = []
+    for r in rules:
+        spec, unit_params = specs.get(r.kpi_id), UNIT_PARAMS.get(r.kind, ())
+        params = []
+        for name, value in r.params.items():
+            shown = str(value)
+            if spec is not None and name in unit_params and isinstance(value, int | float):
+                show = format_kpi_difference if name == "hysteresis" else format_kpi_value
+                shown = show(spec, value, org.locale, org.currency)
+            params.append((name, shown))
+        rows.append({"rule": r, "kind": labels.get(r.kind, r.kind), "params": params})
     return render(request, "automation/rules.html", {"rows": rows})
 
 

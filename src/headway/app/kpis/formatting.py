@@ -136,6 +136,16 @@ def format_kpi_value(kpi: Kpi, value: float | None, locale: str | None = "en", c
     return format_unit_value(value, kpi.unit, decimals_for(kpi), locale, currency)
 
 
+def format_kpi_difference(
+    kpi: Kpi, value: float | None, locale: str | None = "en", currency: str | None = "EUR"
+) -> str:
+    """A difference between two values of ``kpi``: percentage points for a percent KPI (0.03 → ``3.0 pp``;
+    "3.0%" would read as a relative change), else the value's own format."""
+    if kpi.unit is Unit.PERCENT and value is not None and not is_missing(value):
+        return format_number(value * 100, decimals_for(kpi), locale) + NBSP + "pp"
+    return format_kpi_value(kpi, value, locale, currency)
+
+
 def format_delta(d: Delta | None, locale: str | None = "en") -> str:
     """``+2.5 pp`` for a percent KPI, else growth as ``+10.0%``; '–' when there is nothing to compare."""
     if d is None:

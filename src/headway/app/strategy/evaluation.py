@@ -32,7 +32,13 @@ from headway.analytics.target_expr import TargetExprError, TargetUnavailable, lo
 from headway.app.accounts.models import Organization
 from headway.app.kpis.charts import trend_spec
 from headway.app.kpis.detail import unit_title
-from headway.app.kpis.formatting import format_kpi_value, format_number, period_label, short_period_label
+from headway.app.kpis.formatting import (
+    format_kpi_difference,
+    format_kpi_value,
+    format_number,
+    period_label,
+    short_period_label,
+)
 from headway.app.kpis.models import Run
 from headway.app.kpis.series import Series, current_run, shown_grain, totals
 from headway.app.strategy.models import STATUS_LABELS, Goal
@@ -156,13 +162,16 @@ def evaluate_goal(
     def fmt(value: float) -> str:
         return format_kpi_value(kpi, value, org.locale, org.currency)
 
+    def fmt_difference(value: float) -> str:
+        return format_kpi_difference(kpi, value, org.locale, org.currency)
+
     def name(period: date) -> str:
         return period_label(period, grain, org.fiscal_year_start)
 
     try:
         target = resolve_target(goal, grain, run)
         spec = goal_spec(goal, kpi, org, target)
-        ev = evaluate(spec, history, as_of_date(run), fmt=fmt, period_name=name)
+        ev = evaluate(spec, history, as_of_date(run), fmt=fmt, fmt_difference=fmt_difference, period_name=name)
     except GoalError as exc:
         return GoalResult(goal, kpi, GoalStatus.NO_DATA, f"Cannot be evaluated: {exc}", error=str(exc))
     result = GoalResult(goal, kpi, ev.status, ev.message, ev, ev.target)
@@ -183,7 +192,7 @@ def _texts(ev: Evaluation, kpi: Kpi, org: Organization, grain: Grain) -> dict[st
     gap = ""
     if ev.gap is not None:
         ahead = "ahead of" if ev.gap >= 0 else "behind"
-        gap = f"{show(abs(ev.gap))} {ahead} plan"
+        gap = f"{format_kpi_difference(kpi, abs(ev.gap), org.locale, org.currency)} {ahead} plan"
     days = ""
     if ev.days_behind is not None and ev.final is None:
         days = (

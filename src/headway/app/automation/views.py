@@ -206,11 +206,13 @@ def _channel_form(request: HttpRequest, channel: Channel) -> HttpResponse:
     form = ChannelForm(request.POST or None, instance=channel)
     if request.method == "POST" and form.is_valid():
         channel = form.save()
-        text = f"Saved the channel “{channel.name}”."
         if new and channel.secret:
-            # Shown once: the receiver needs it to check signatures; it is never displayed again.
-            text += f" Its signing secret (keep it, it is shown only now): {channel.secret}"
-        messages.success(request, text)
+            # Shown once, on this response only: the receiver needs it to check signatures. Not a flash message
+            # (those travel in a cookie or the session store until read); never displayed again.
+            response = render(request, "automation/channel_secret.html", {"channel": channel, "secret": channel.secret})
+            response["Cache-Control"] = "no-store"
+            return response
+        messages.success(request, f"Saved the channel “{channel.name}”.")
         return redirect("channels")
     return render(request, "automation/channel_edit.html", {"form": form, "channel": channel})
 

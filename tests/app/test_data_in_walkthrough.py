@@ -17,13 +17,16 @@ import re
 import sqlite3
 import threading
 import types
+from pathlib import Path
 
 import duckdb
 import pytest
 from app_helpers import client_for, make_user
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from headway.app.accounts.models import Member, Role
 from headway.app.accounts.onboarding import create_org
 from headway.app.kpis.models import Dataset
 from headway.app.sources import credentials
@@ -137,6 +140,51 @@ def test_a_queued_import_says_what_it_waits_for(boss):
     ImportRun.objects.filter(pk=run.pk).update(status=ImportStatus.QUEUED)
     html = c.get(reverse("import_status", args=[run.pk])).content.decode()
     assert "headway worker" in html and reverse("jobs") in html
+
+
+def test_an_abandoned_upload_can_be_discarded_with_its_file_and_source(boss):
+    org, c = boss
+    run = upload(c, ORDERS.encode(), "march.csv")
+    stored = Path(run.stored_path)
+    assert stored.exists() and Source.objects.filter(org=org, name="march").exists()
+    mapping = c.get(reverse("import_mapping", args=[run.pk])).content.decode()
+    assert reverse("import_discard", args=[run.pk]) in mapping, "the mapping step offers to discard"
+    detail = c.get(reverse("import_detail", args=[run.pk])).content.decode()
+    assert reverse("import_discard", args=[run.pk]) in detail and "hx-trigger" not in detail, "a draft is not polled"
+
+    done = c.post(reverse("import_discard", args=[run.pk]), follow=True).content.decode()
+    assert "Discarded the upload of march.csv" in done
+    assert not ImportRun.objects.filter(pk=run.pk).exists() and not stored.exists() and not stored.parent.exists()
+    assert not Source.objects.filter(org=org, name="march").exists(), "the source made for the upload goes too"
+    assert not Dataset.objects.filter(org=org).exists(), "nothing was imported"
+
+
+def test_discarding_keeps_a_source_that_has_imports_and_refuses_finished_ones(boss, client):
+    org, c = boss
+    first = upload(c, ORDERS.encode(), "march.csv")
+    post_mapping(c, first)
+    first.refresh_from_db()
+    assert first.status == ImportStatus.SUCCEEDED, first.error
+    again = c.post(
+        reverse("upload"), {"file": SimpleUploadedFile("april.csv", ORDERS.encode()), "source": first.source.pk}
+    )
+    assert again.status_code == 302
+    draft = ImportRun.objects.latest("pk")
+    c.post(reverse("import_discard", args=[draft.pk]))
+    assert not ImportRun.objects.filter(pk=draft.pk).exists()
+    assert Source.objects.filter(pk=first.source.pk).exists(), "a source with a mapping and imports stays"
+    refused = c.post(reverse("import_discard", args=[first.pk]), follow=True).content.decode()
+    assert "Only an upload still waiting for its mapping can be discarded" in refused
+    assert ImportRun.objects.filter(pk=first.pk).exists()
+    # Viewers cannot discard; another org's upload is not found.
+    make_user("looker")
+    Member.objects.create(user=User.objects.get(username="looker"), org=org, role=Role.VIEWER)
+    late = upload(c, ORDERS.encode(), "may.csv")
+    assert client_for(client, "looker").post(reverse("import_discard", args=[late.pk])).status_code == 403
+    other = create_org("Other", make_user("stranger"))
+    assert other.pk != org.pk
+    assert client_for(client, "stranger").post(reverse("import_discard", args=[late.pk])).status_code == 404
+    assert ImportRun.objects.filter(pk=late.pk).exists()
 
 
 # --------------------------------------------------------------------------- SQL sources

@@ -36,6 +36,17 @@ def save_upload(org: Organization, upload: UploadedFile) -> Path:
     return path
 
 
+def discard_upload(org: Organization, stored_path: str) -> None:
+    """Remove an uploaded file that will not be imported (and its folder), if it lies in the org's uploads."""
+    path = Path(stored_path)
+    folder = uploads_dir(org).resolve()
+    if not path.resolve().is_relative_to(folder):
+        return
+    path.unlink(missing_ok=True)
+    if path.parent.resolve() != folder and not any(path.parent.iterdir()):
+        path.parent.rmdir()
+
+
 def register_dataset(org: Organization, name: str, dataset_type: str | None) -> Dataset:
     """Record the dataset's row count and date range (read from the warehouse) in the registry."""
     con = files.connect_for_writing(org.warehouse_path())  # a KPI refresh may be reading it: wait

@@ -10,6 +10,7 @@ urlpatterns = [
     path("data/upload/", views.upload, name="upload"),
     path("data/imports/<int:import_id>/", views.import_detail, name="import_detail"),
     path("data/imports/<int:import_id>/mapping/", views.import_mapping, name="import_mapping"),
+    path("data/imports/<int:import_id>/discard/", views.import_discard, name="import_discard"),
     path("data/imports/<int:import_id>/status/", views.import_status, name="import_status"),
     path("data/imports/<int:import_id>/rejected.csv", views.quarantine_csv, name="quarantine_csv"),
     path("data/sources/<int:source_id>/", views.source_detail, name="source_detail"),

@@ -9,16 +9,17 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from headway.app.accounts.models import Role
 from headway.app.accounts.tenancy import member_required, visible_kpis
 from headway.app.kpis.formatting import spreadsheet_safe
 from headway.app.sources import freshness
 from headway.app.sources.forms import EXTRA, IGNORE, TYPE_CHOICES, TargetsForm, UploadForm
-from headway.app.sources.loading import save_upload
+from headway.app.sources.loading import discard_upload, save_upload
 from headway.app.sources.models import ApiToken, ImportRun, ImportStatus, Source, SourceKind
 from headway.app.sources.pipeline import start_upload_import
 from headway.engine.canonical import CANONICAL
@@ -217,6 +218,27 @@ def ctype_has(dataset_type: str | None, field: str | None) -> bool:
 def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
     run = _run(request, import_id)
     return render(request, "sources/import.html", {"run": run, **_summary(request, run)})
+
+
+@member_required(Role.EDITOR)
+@require_POST
+def import_discard(request: HttpRequest, import_id: int) -> HttpResponse:
+    """Drop an upload still waiting for its mapping: the file, the pending import and the source made for it
+    (a source with a mapping or other imports stays)."""
+    org = request.org  # type: ignore[attr-defined]
+    run = _run(request, import_id)
+    if run.status != ImportStatus.DRAFT:
+        messages.error(request, "Only an upload still waiting for its mapping can be discarded.")
+        return redirect("import_detail", import_id=run.pk)
+    source = run.source
+    with transaction.atomic():
+        run.delete()
+        unused = not source.mapping and not source.dataset and not ImportRun.objects.filter(source=source).exists()
+        if source.kind == SourceKind.FILE and unused:
+            source.delete()
+    discard_upload(org, run.stored_path)
+    messages.success(request, f"Discarded the upload of {run.file_name}; nothing was imported.")
+    return redirect("sources")
 
 
 @member_required()

@@ -234,3 +234,26 @@ def test_a_rate_goal_states_its_gap_in_percentage_points(client, shop, objective
     line = re.search(r'<strong class="goal-status">[^<]*</strong> — ([^<]*)</p>', page)
     assert line, "the status line is shown"
     assert re.search(r"\d\xa0pp (ahead of|behind) plan", line.group(1)), line.group(1)
+
+
+def test_a_running_goal_cannot_be_revised_to_a_deadline_the_data_has_passed(client, shop, objective):
+    """The tiny shop's data ends 31 Dec 2024: moving a June 2025 deadline to November 2024 would decide the goal
+    on save. Refused on the deadline field; an unchanged deadline or a later one still revises."""
+    set_goal(client, shop, objective, target="50")
+    goal = Goal.objects.get()
+    url = reverse("goal_revise", args=[goal.pk])
+    owner = client_for(client, "owner")
+    data = {"kind": "absolute", "target": "50", "trajectory": "linear", "reason": "Board wants it sooner"}
+    refused = owner.post(url, {**data, "deadline": "2024-11-30"})
+    assert refused.status_code == 200
+    errors = refused.context["form"].errors["deadline"]
+    assert errors == [
+        "The new deadline (30 Nov 2024) is not after the end of your data (31 Dec 2024): "
+        "the goal would be decided the moment you save. Choose a later deadline."
+    ]
+    goal.refresh_from_db()
+    assert goal.deadline == DEADLINE and not GoalRevision.objects.exists()
+    assert owner.post(url, {**data, "target": "55", "deadline": DEADLINE.isoformat()}).status_code == 302
+    assert owner.post(url, {**data, "deadline": "2025-03-31"}).status_code == 302
+    goal.refresh_from_db()
+    assert (goal.target, goal.deadline) == (50, date(2025, 3, 31))

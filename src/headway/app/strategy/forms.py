@@ -241,9 +241,26 @@ class ReviseForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = clean_goal(self, super().clean(), self.instance.kpi)
+        self._check_deadline(data.get("deadline"))
         if not self.errors and all(_plain(data.get(f)) == self.before[f] for f in REVISED_FIELDS):
             raise forms.ValidationError("Nothing changed: edit the target, deadline, trajectory or strategy.")
         return data
+
+
+    def _check_deadline(self, deadline: date | None) -> None:
+        """A goal still running cannot be revised to a deadline the data has already passed: it would be decided
+        (achieved or missed) the moment the revision is saved, judged on a period nobody planned for."""
+        previous = self.before["deadline"]
+        run = current_run(self.instance.org)
+        if deadline is None or run is None or not run.data_as_of or _plain(deadline) == previous:
+            return
+        data_end = run.data_as_of
+        if deadline <= data_end and (previous is None or date.fromisoformat(str(previous)) > data_end):
+            self.add_error(
+                "deadline",
+                f"The new deadline ({deadline:%d %b %Y}) is not after the end of your data ({data_end:%d %b %Y}): "
+                "the goal would be decided the moment you save. Choose a later deadline.",
+            )
 
 
 def _plain(value: object) -> object:

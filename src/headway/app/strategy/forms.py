@@ -246,7 +246,6 @@ class ReviseForm(forms.ModelForm):
             raise forms.ValidationError("Nothing changed: edit the target, deadline, trajectory or strategy.")
         return data
 
-
     def _check_deadline(self, deadline: date | None) -> None:
         """A goal still running cannot be revised to a deadline the data has already passed: it would be decided
         (achieved or missed) the moment the revision is saved, judged on a period nobody planned for."""

@@ -5,6 +5,7 @@ KPIs stale and never shows the key."""
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -97,3 +98,34 @@ def test_stripe_source_syncs_incrementally_and_fails_clearly(client, fresh, api,
         assert KEY not in c.get(url).content.decode(), url
     assert credentials.STORED_MASK in c.get(reverse("saas_source_edit", args=[source.pk])).content.decode()
     assert KEY not in caplog.text
+
+
+def test_test_connection_reads_one_page_stores_nothing_and_save_keeps_the_tested_key(client, fresh, api, caplog):
+    caplog.set_level(logging.DEBUG)
+    c = client_for(client, "boss")
+    form = {"connector": "stripe", "name": "Stripe", "schedule": "daily", "api_key": KEY, "base_url": api.url}
+    page = c.post(reverse("saas_source_new"), {**form, "action": "test"}).content.decode()
+    assert "Connected to Stripe: the credentials work" in page
+    recorded = [c["id"] for c in load("stripe/customers.json")["data"]]
+    assert f"The first page of customers has {len(recorded)} rows for the customers dataset" in page
+    assert all(f"<td>{i}</td>" in page for i in recorded)
+    assert [r.path for r in api.requests] == ["/v1/customers"], "one page of the first stream, no more"
+    assert not Source.objects.exists() and not Dataset.objects.filter(org=fresh).exists(), "a test stores nothing"
+    assert KEY not in page and KEY not in caplog.text
+    token = re.search(r'name="secrets_token" value="([^"]+)"', page)
+    assert token, "the tested key is kept encrypted for Save"
+
+    # Save without retyping the key: the one tested is stored (encrypted).
+    saved = c.post(reverse("saas_source_new"), {**form, "api_key": "", "secrets_token": token.group(1)})
+    assert saved.status_code == 302
+    source = Source.objects.get(org=fresh)
+    assert credentials.load(source)["api_key"].reveal() == KEY and KEY not in source.credentials
+
+    # A refused key: the reason, nothing saved or changed; testing an edit without typing uses the stored key.
+    api.fail_next("GET", "/v1/customers", 401, body={"error": {"message": "Expired API Key provided"}})
+    edit = {**form, "api_key": "", "action": "test"}
+    refused = c.post(reverse("saas_source_edit", args=[source.pk]), edit).content.decode()
+    assert "the service refused the credentials (HTTP 401: Expired API Key provided)" in refused
+    assert KEY not in refused and "secrets_token" not in refused
+    assert api.requests[-1].headers.get("authorization") == f"Bearer {KEY}", "the stored key was tried"
+    assert credentials.load(Source.objects.get(pk=source.pk))["api_key"].reveal() == KEY

@@ -197,7 +197,8 @@ def _test_saas(name: str, given: dict[str, Any], base_url: str | None) -> dict[s
         "ok": True,
         "message": (
             f"Connected to {label}: the credentials work. The first page of {batch.stream} has {len(batch)} rows "
-            f"for the {batch.dataset_type} dataset; {len(frame)} are shown. Nothing is loaded until you save and refresh."
+            f"for the {batch.dataset_type} dataset; {len(frame)} are shown. "
+            "Nothing is loaded until you save and refresh."
         ),
         "columns": list(frame.columns),
         "rows": frame.astype(object).where(frame.notna(), "").values.tolist(),

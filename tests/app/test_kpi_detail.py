@@ -227,3 +227,28 @@ def test_a_planted_spike_is_marked_on_the_trend_chart_with_its_size(client, shop
     amount = float(re.search(r"Unusual: €([\d,.]+)", june["anomaly"]).group(1).replace(",", ""))
     assert amount == pytest.approx(3 * normal, rel=0.35)
     assert "Jun 2024: Unusual:" in html  # listed under the chart for people who don't read charts
+
+
+def test_a_score_is_shown_with_its_scale(client, shop):
+    """CSAT lives on 1-5: its page says so and its headline reads "4.31 / 5", computed from the stored month."""
+    assert KpiDefinition.objects.get(org=shop, kpi_id="csat").to_spec().scale == (1, 5)
+    month = [v for _p, _d, v in stored(shop, "csat", "month") if v is not None]
+    assert month, "the demo shop has survey scores"
+    page = client_for(client, "viewer").get(reverse("kpi_detail", args=["csat"])).content.decode()
+    assert "<dd data-scale>1 to 5</dd>" in page
+    assert f"{month[-1]:.2f}\xa0/\xa05" in page, "the latest complete month, with the scale's top"
+
+
+def test_a_scale_reaches_every_formatter_but_not_differences():
+    from headway.app.kpis.formatting import format_kpi_difference, format_kpi_value
+    from headway.engine.catalog import load_catalog
+
+    catalog = load_catalog()
+    csat, nps = catalog.get("csat"), catalog.get("nps")
+    assert format_kpi_value(csat, 4.305) == "4.31\xa0/\xa05"
+    assert format_kpi_value(csat, 4.305, "de") == "4,31\xa0/\xa05"
+    assert format_kpi_value(csat, None) == "–", "no scale on a missing value"
+    assert format_kpi_difference(csat, 0.2) == "0.20", "a gap is points, not a score out of 5"
+    assert format_kpi_value(nps, 35) == "35", "a scale below zero (NPS) is not written as a fraction"
+    with pytest.raises(ValueError, match="must be below the highest"):
+        type(csat).model_validate({**csat.model_dump(), "scale": (5, 1)})

@@ -61,7 +61,9 @@ def format_value(value: Any, unit: Unit, decimals: int | None = None, currency: 
 
 
 def kpi_header(kpi: Kpi) -> str:
-    return f"{kpi.name}\n({kpi.unit.label})"
+    """The name over the unit, with a score's scale: ``(score, 1 to 5)``."""
+    scale = f", {kpi.scale[0]:g} to {kpi.scale[1]:g}" if kpi.scale else ""
+    return f"{kpi.name}\n({kpi.unit.label}{scale})"
 
 
 def format_period(value: Any, grain: Grain) -> str:

@@ -318,6 +318,9 @@ class Kpi(Frozen):
     unit: Unit = Unit.COUNT
     format: str | None = None
     """Display format: ``number:0``, ``currency:2``, ``percent:1``."""
+    scale: tuple[float, float] | None = None
+    """The range a score lives on, lowest and highest (CSAT ``[1, 5]``, NPS ``[-100, 100]``): shown with the
+    value (``4.31 / 5``) and on the KPI's page, so a number is not read without its scale."""
     default_grain: Grain = Grain.MONTH
     thresholds: Thresholds | None = None
     guardrails: tuple[str, ...] = ()
@@ -325,6 +328,14 @@ class Kpi(Frozen):
     owner: str | None = None
     department: str | None = None
     tags: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _check_scale(self) -> Kpi:
+        if self.scale is not None and not self.scale[0] < self.scale[1]:
+            raise ValueError(
+                f"scale: the lowest value ({self.scale[0]:g}) must be below the highest ({self.scale[1]:g})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_thresholds(self) -> Kpi:

@@ -15,7 +15,7 @@ from headway.app.accounts.models import Member, Role
 from headway.app.accounts.tenancy import member_required, visible_kpis
 from headway.app.kpis import detail
 from headway.app.kpis.cards import CATEGORY_LABELS, build_card, thresholds_text
-from headway.app.kpis.formatting import d3_format_locale, spreadsheet_safe
+from headway.app.kpis.formatting import d3_format_locale, scale_text, spreadsheet_safe
 from headway.app.kpis.models import KpiDefinition
 from headway.app.kpis.refresh import BREAKDOWN_GRAIN
 from headway.app.kpis.series import breakdown, current_run, dimensions, parse_grain, shown_grain, total
@@ -59,6 +59,7 @@ def kpi_detail(request: HttpRequest, kpi_id: str) -> HttpResponse:
         "card": build_card(definition, kpi, total(run, kpi.id, headline_grain), headline_grain, org),
         "formula": detail.inline_code(describe_metric(kpi)),
         "thresholds": thresholds_text(kpi, org.locale, org.currency),
+        "scale": scale_text(kpi, org.locale),
         "category": CATEGORY_LABELS[kpi.category],
         "direction": "Higher is better" if kpi.direction is Direction.HIGHER else "Lower is better",
         "trend": detail.trend(kpi, org, grain, detail.parse_compare(request.GET.get("compare"))),

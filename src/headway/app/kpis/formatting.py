@@ -133,7 +133,27 @@ def format_unit_value(
 
 
 def format_kpi_value(kpi: Kpi, value: float | None, locale: str | None = "en", currency: str | None = "EUR") -> str:
-    return format_unit_value(value, kpi.unit, decimals_for(kpi), locale, currency)
+    """The value as people read it; a score on a scale from 0 or 1 carries its top (``4.31 / 5``)."""
+    shown = format_unit_value(value, kpi.unit, decimals_for(kpi), locale, currency)
+    top = scale_top(kpi)
+    if top is not None and value is not None and not is_missing(value):
+        shown += f"{NBSP}/{NBSP}{top}"
+    return shown
+
+
+def scale_top(kpi: Kpi) -> str | None:
+    """``"5"`` for a score on 1–5; None without a scale or for one that goes below 0 (NPS reads as a plain number)."""
+    if kpi.scale is None or kpi.scale[0] < 0:
+        return None
+    return f"{kpi.scale[1]:g}"
+
+
+def scale_text(kpi: Kpi, locale: str | None = "en") -> str:
+    """``"1 to 5"`` (empty without a scale)."""
+    if kpi.scale is None:
+        return ""
+    low, high = (format_number(v, 0 if v == int(v) else 1, locale) for v in kpi.scale)
+    return f"{low} to {high}"
 
 
 def format_kpi_difference(
@@ -143,7 +163,7 @@ def format_kpi_difference(
     "3.0%" would read as a relative change), else the value's own format."""
     if kpi.unit is Unit.PERCENT and value is not None and not is_missing(value):
         return format_number(value * 100, decimals_for(kpi), locale) + NBSP + "pp"
-    return format_kpi_value(kpi, value, locale, currency)
+    return format_unit_value(value, kpi.unit, decimals_for(kpi), locale, currency)  # "0.11 points", not "0.11 / 5"
 
 
 def format_delta(d: Delta | None, locale: str | None = "en") -> str:

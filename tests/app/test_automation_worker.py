@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_channels import Receiver
+from webhook_receiver import Receiver
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADWAY = Path(sys.executable).with_name("headway")
@@ -160,7 +160,7 @@ def test_a_killed_worker_leaves_the_series_and_the_retry_completes_without_dupli
     assert q("select count(*) from automation_notification")[0][0] == 1
     assert q("select count(*) from automation_delivery")[0][0] == 1
     assert len(receiver.requests) == 1
-    assert json.loads(receiver.requests[0][1])["event"] == "firing"
+    assert json.loads(receiver.requests[0][2])["event"] == "firing"
 
     procs[1].send_signal(signal.SIGINT)
     assert procs[1].wait(30) == 0

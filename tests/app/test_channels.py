@@ -6,12 +6,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from app_helpers import make_user
+from webhook_receiver import Receiver
 
 from headway.app.accounts.models import Member
 from headway.app.automation import delivery
@@ -20,35 +19,6 @@ from headway.app.automation.delivery import dispatch_due, send_pending
 from headway.app.automation.models import AlertRule, Channel, Delivery, DeliveryStatus, InboxMessage
 from headway.app.kpis.formatting import format_kpi_value
 from headway.app.kpis.models import KpiDefinition, SeriesPoint
-
-
-class Receiver:
-    """A real HTTP server on 127.0.0.1 answering with scripted status codes (then 200), keeping every request."""
-
-    def __init__(self, codes: list[int]):
-        self.codes = list(codes)
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                outer.requests.append((dict(self.headers), body))
-                code = outer.codes.pop(0) if outer.codes else 200
-                self.send_response(code)
-                self.end_headers()
-                self.wfile.write(b"ok" if code == 200 else b"nope")
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -143,7 +113,7 @@ def test_webhook_is_signed_with_hmac_sha256_of_the_body(shop, receiver_factory):
     run_alerts(shop)
 
     assert len(receiver.requests) == 1
-    headers, body = receiver.requests[0]
+    _path, headers, body = receiver.requests[0]
     expected = "sha256=" + hmac.new(b"s3cr3t", body, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(headers["X-Headway-Signature"], expected)
     assert headers["X-Headway-Event"] == "alert.firing"
@@ -163,7 +133,7 @@ def test_a_500_then_200_gives_exactly_one_successful_delivery_after_a_retry(shop
     send_pending(shop)  # nothing left to send: no second message
 
     assert len(receiver.requests) == 2
-    assert "AOV above plan" in json.loads(receiver.requests[1][1])["text"]
+    assert "AOV above plan" in json.loads(receiver.requests[1][2])["text"]
     d = Delivery.objects.get()
     assert (d.status, d.attempts, d.response_code) == (DeliveryStatus.SENT, 2, 200)
     assert [(e["status"], e["code"]) for e in d.log] == [("error", 500), ("sent", 200)]

@@ -213,30 +213,14 @@ def _heartbeat(job_id: int, key: str | None) -> Callable[[], None]:
     """Renew the job's lease (and lock) while it runs, so only a dead worker's jobs expire."""
     if settings.HEADWAY_JOBS == "sync":
         return lambda: None
-    done = threading.Event()
-    every = max(1.0, settings.HEADWAY_JOB_LEASE_SECONDS / 3)
 
     def beat() -> None:
-        try:
-            while not done.wait(every):
-                until = timezone.now() + _lease()
-                try:
-                    Job.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(lease_until=until)
-                    if key:
-                        JobLock.objects.filter(key=key, job_id=job_id).update(lease_until=until)
-                except Exception:  # a busy database now and then must not end the renewals
-                    log.warning("could not renew the lease of job %s; trying again", job_id, exc_info=True)
-        finally:
-            close_old_connections()
+        until = timezone.now() + _lease()
+        Job.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(lease_until=until)
+        if key:
+            JobLock.objects.filter(key=key, job_id=job_id).update(lease_until=until)
 
-    thread = threading.Thread(target=beat, name=f"lease-{job_id}", daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        done.set()
-        thread.join(timeout=5)
-
-    return stop
+    return keep_alive(beat, f"job-{job_id}")
 
 
 def sweep(now: datetime | None = None) -> int:

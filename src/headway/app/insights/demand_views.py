@@ -6,7 +6,6 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-import altair as alt
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -17,57 +16,21 @@ from headway.app.accounts.models import Role
 from headway.app.accounts.tenancy import member_required
 from headway.app.automation.jobs import enqueue
 from headway.app.automation.models import Job, JobStatus
+from headway.app.forecasts.charts import fan_chart
 from headway.app.insights.demand import GRAINS, SPLITS, Grain, has_order_lines, latest
 from headway.app.insights.models import DemandReport
-from headway.app.kpis.charts import DATASET, _utc_x, with_rows
 from headway.app.kpis.formatting import d3_format_locale, format_number, short_period_label
 
 POLL_SECONDS = 3
 KIND = "insights.demand"
-BLUE, GREY = "#0a58ca", "#6e7781"
 
 
 def fan_spec(rows: list[dict[str, Any]], title: str, unit_title: str) -> dict[str, Any]:
-    """History as a line, the forecast dashed inside its 80% and 95% bands (as the KPI forecast's fan chart).
-
-    ``rows``: period (ISO), part ("Actual" or "Forecast"), value, lower_80 .. upper_95 on forecast rows,
-    shown (formatted value), band (formatted 80% range), label (period)."""
-    base = alt.Chart(alt.NamedData(name=DATASET))
-
-    def y_axis(field: str) -> alt.Y:
-        return alt.Y(f"{field}:Q", title=unit_title, axis=alt.Axis(format=",.0f"))
-
-    tooltip = [
-        alt.Tooltip("label:N", title="Period"),
-        alt.Tooltip("part:N", title="Series"),
-        alt.Tooltip("shown:N", title="Units"),
-        alt.Tooltip("band:N", title="80% range"),
-    ]
-    forecast_only = base.transform_filter("datum.part === 'Forecast'")
-    band95 = forecast_only.mark_area(color=BLUE, opacity=0.12).encode(x=_utc_x(), y=y_axis("lower_95"), y2="upper_95")
-    band80 = forecast_only.mark_area(color=BLUE, opacity=0.25).encode(x=_utc_x(), y=y_axis("lower_80"), y2="upper_80:Q")
-    line = base.mark_line(strokeWidth=2, point=len(rows) <= 60).encode(
-        x=_utc_x(),
-        y=y_axis("value"),
-        color=alt.Color(
-            "part:N",
-            scale=alt.Scale(domain=["Actual", "Forecast"], range=[BLUE, GREY]),
-            legend=alt.Legend(orient="bottom", title=None),
-        ),
-        # The colour's legend again (not legend=None): one legend, dashed like the lines, no Vega warning.
-        strokeDash=alt.StrokeDash(
-            "part:N",
-            scale=alt.Scale(domain=["Actual", "Forecast"], range=[[1, 0], [5, 4]]),
-            legend=alt.Legend(orient="bottom", title=None),
-        ),
-        tooltip=tooltip,
-    )
-    chart = alt.layer(band95, band80, line).properties(
-        width="container",
-        height=260,
-        description=f"{title}: units sold and the forecast with its 80% and 95% ranges (the table lists them)",
-    )
-    return with_rows(chart, rows)
+    """A product's (or category's) demand as the KPI forecast's fan chart. ``rows``: period (ISO), part
+    ("Actual" or "Forecast"), value, lower_80 .. upper_95 on forecast rows, shown (formatted value),
+    band (formatted 80% range), label (period)."""
+    described = f"{title}: units sold and the forecast with its 80% and 95% ranges (the table lists them)"
+    return fan_chart(rows, ",.0f", unit_title, "Units", described)
 
 
 def units(value: float, locale: str | None) -> str:

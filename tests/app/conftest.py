@@ -70,3 +70,20 @@ def smtp_server(settings):
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     yield handler
     controller.stop()
+
+
+@pytest.fixture
+def receivers():
+    """``make(codes=None, redirect=None, path="/hook")``: a real HTTP receiver on 127.0.0.1
+    (webhook_receiver.Receiver); every one made is closed after the test."""
+    from webhook_receiver import Receiver
+
+    made: list[Receiver] = []
+
+    def make(codes: list[int] | None = None, redirect: str | None = None, path: str = "/hook") -> Receiver:
+        made.append(Receiver(codes, redirect, path))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()

@@ -7,7 +7,6 @@ lives in memory, which another process cannot see); the test reads the results w
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
@@ -16,28 +15,18 @@ import time
 from pathlib import Path
 
 import pytest
+from subprocess_world import SHOP_SETUP, subprocess_env, wait_for
 from webhook_receiver import Receiver
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADWAY = Path(sys.executable).with_name("headway")
 
-SETUP = """
-import django, json, sys
-django.setup()
-from django.core.management import call_command
-call_command("migrate", interactive=False, verbosity=0)
-from django.contrib.auth import get_user_model
-from headway.app.accounts.onboarding import create_org, load_demo_data
+SETUP = (
+    SHOP_SETUP
+    + """
 from headway.app.automation.jobs import enqueue
 from headway.app.automation.models import AlertRule, Channel
-from headway.app.kpis.models import Run, SeriesPoint
-from headway.app.kpis.refresh import execute
 
-owner = get_user_model().objects.create_user("owner", "owner@example.com", "correct horse battery")
-org = create_org("Shop", owner, "ecommerce")
-load_demo_data(org, "ecommerce", "tiny", seed=1)
-run = Run.objects.create(org=org)
-execute(run.pk)
 org.refresh_from_db()
 latest = (SeriesPoint.objects.filter(run=org.current_run, kpi_id="aov", grain="month", dimension="")
           .exclude(value=None).order_by("-period").values_list("value", flat=True).first())
@@ -48,6 +37,7 @@ rule.channels.add(channel)
 job = enqueue(org, "kpis.refresh")
 print(json.dumps({"org": org.pk, "run": org.current_run_id, "job": job.pk}))
 """
+)
 
 # The planted slow step: the first worker's refresh computes, says so, then hangs before the swap.
 SLOW_WORKER = """
@@ -69,28 +59,9 @@ app(["worker", "--no-migrate", "--threads", "1"])
 """
 
 
-def wait_for(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.fixture
 def world(tmp_path):
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "headway.app.settings",
-        "HEADWAY_DATA_DIR": str(tmp_path / "data"),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite3'}",
-        "HEADWAY_JOBS": "thread",
-        "HEADWAY_JOB_LEASE_SECONDS": "3",
-        "HEADWAY_LOG_LEVEL": "WARNING",
-        "HEADWAY_WEBHOOK_ALLOW_PRIVATE": "true",  # the receiver listens on 127.0.0.1
-    }
+    env = subprocess_env(tmp_path, 3, HEADWAY_WEBHOOK_ALLOW_PRIVATE="true")  # the receiver listens on 127.0.0.1
     receiver = Receiver([])
     procs: list[subprocess.Popen] = []
     yield env, receiver, procs, tmp_path

@@ -10,7 +10,6 @@ from email.message import EmailMessage
 
 import pytest
 from app_helpers import make_user
-from webhook_receiver import Receiver
 
 from headway.app.accounts.models import Member
 from headway.app.automation import delivery
@@ -19,19 +18,6 @@ from headway.app.automation.delivery import dispatch_due, send_pending
 from headway.app.automation.models import AlertRule, Channel, Delivery, DeliveryStatus, InboxMessage
 from headway.app.kpis.formatting import format_kpi_value
 from headway.app.kpis.models import KpiDefinition, SeriesPoint
-
-
-@pytest.fixture
-def receiver_factory():
-    made: list[Receiver] = []
-
-    def make(codes: list[int]) -> Receiver:
-        made.append(Receiver(codes))
-        return made[-1]
-
-    yield make
-    for r in made:
-        r.close()
 
 
 @pytest.fixture(autouse=True)
@@ -104,8 +90,8 @@ def test_email_reaches_a_real_smtp_server_with_numbers_and_an_inline_chart(shop,
     assert (d.status, d.attempts, d.response_code) == (DeliveryStatus.SENT, 1, 250)
 
 
-def test_webhook_is_signed_with_hmac_sha256_of_the_body(shop, receiver_factory):
-    receiver = receiver_factory([])
+def test_webhook_is_signed_with_hmac_sha256_of_the_body(shop, receivers):
+    receiver = receivers([])
     channel = Channel.objects.create(
         org=shop, kind="webhook", name="Ops", config={"url": receiver.url}, secret="s3cr3t"
     )
@@ -125,8 +111,8 @@ def test_webhook_is_signed_with_hmac_sha256_of_the_body(shop, receiver_factory):
     assert "s3cr3t" not in body.decode()
 
 
-def test_a_500_then_200_gives_exactly_one_successful_delivery_after_a_retry(shop, receiver_factory):
-    receiver = receiver_factory([500])
+def test_a_500_then_200_gives_exactly_one_successful_delivery_after_a_retry(shop, receivers):
+    receiver = receivers([500])
     channel = Channel.objects.create(org=shop, kind="slack", name="Slack", config={"url": receiver.url})
     firing_rule(shop, channel)
     run_alerts(shop)
@@ -140,9 +126,9 @@ def test_a_500_then_200_gives_exactly_one_successful_delivery_after_a_retry(shop
     assert Channel.objects.get(pk=channel.pk).enabled
 
 
-def test_a_410_disables_the_channel_and_tells_the_admins(shop, receiver_factory, smtp_server):
+def test_a_410_disables_the_channel_and_tells_the_admins(shop, receivers, smtp_server):
     make_user("editor")
-    receiver = receiver_factory([410])
+    receiver = receivers([410])
     channel = Channel.objects.create(org=shop, kind="teams", name="Teams room", config={"url": receiver.url})
     firing_rule(shop, channel)
     run_alerts(shop)
@@ -158,8 +144,8 @@ def test_a_410_disables_the_channel_and_tells_the_admins(shop, receiver_factory,
     assert "410" in smtp_server.messages[0].get_content()
 
 
-def test_a_temporary_error_that_persists_is_retried_later_not_lost(shop, receiver_factory):
-    receiver = receiver_factory([503, 503, 503])
+def test_a_temporary_error_that_persists_is_retried_later_not_lost(shop, receivers):
+    receiver = receivers([503, 503, 503])
     channel = Channel.objects.create(org=shop, kind="webhook", name="Ops", config={"url": receiver.url}, secret="k")
     firing_rule(shop, channel)
     run_alerts(shop)
@@ -185,8 +171,8 @@ def test_inbox_channel_and_no_repeat_while_firing(shop):
     assert titles == ["[Critical] AOV above plan", "[Resolved] AOV above plan"]
 
 
-def test_a_delivery_claimed_by_another_worker_is_not_sent_again(shop, receiver_factory):
-    receiver = receiver_factory([])
+def test_a_delivery_claimed_by_another_worker_is_not_sent_again(shop, receivers):
+    receiver = receivers([])
     channel = Channel.objects.create(org=shop, kind="webhook", name="Ops", config={"url": receiver.url}, secret="k")
     firing_rule(shop, channel)
     assert evaluate_org(shop)

@@ -10,12 +10,10 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,6 +21,7 @@ import pytest
 from app_helpers import client_for
 from django.urls import reverse
 from django.utils import timezone
+from subprocess_world import SHOP_SETUP, subprocess_env, wait_for
 
 from headway.app.automation import jobs
 from headway.app.automation.models import Job, JobLock, JobStatus
@@ -146,16 +145,6 @@ def test_recovery_is_per_organisation_when_a_page_reads_it(shop, other_org, leas
 # -- the thread path: no worker alive ----------------------------------------------------------------------------
 
 
-def wait_for(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.mark.django_db(transaction=True)
 def test_without_a_worker_a_thread_refreshes_and_keeps_its_run_alive_past_the_lease(shop, settings, lease, monkeypatch):
     settings.HEADWAY_JOBS = "thread"
@@ -191,24 +180,13 @@ def test_without_a_worker_a_thread_refreshes_and_keeps_its_run_alive_past_the_le
 
 # -- the job path: a real `headway worker` --------------------------------------------------------------------------
 
-SETUP = """
-import django, json
-django.setup()
-from django.core.management import call_command
-call_command("migrate", interactive=False, verbosity=0)
-from django.contrib.auth import get_user_model
-from headway.app.accounts.onboarding import create_org, load_demo_data
-from headway.app.kpis.models import Run
-from headway.app.kpis.refresh import execute
-
-owner = get_user_model().objects.create_user("owner", "owner@example.com", "correct horse battery")
-org = create_org("Shop", owner, "ecommerce")
-load_demo_data(org, "ecommerce", "tiny", seed=1)
-run = Run.objects.create(org=org)
-execute(run.pk)
+SETUP = (
+    SHOP_SETUP
+    + """
 report = org.reports.create(name="Monthly pack", recipients="boss@example.com")
 print(json.dumps({"org": org.pk, "run": run.pk, "report": report.pk}))
 """
+)
 
 # What the web process does on "Refresh now" and "Send now".
 CLICK = """
@@ -231,18 +209,13 @@ print(json.dumps({"alive": alive, "run": run.pk, "delivery": delivery.pk}))
 def test_with_a_worker_alive_refresh_now_and_send_now_are_jobs_the_worker_completes(tmp_path, smtp_server):
     from django.conf import settings
 
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "headway.app.settings",
-        "HEADWAY_DATA_DIR": str(tmp_path / "data"),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite3'}",
-        "HEADWAY_JOBS": "thread",
-        "HEADWAY_JOB_LEASE_SECONDS": str(LEASE),
-        "HEADWAY_LOG_LEVEL": "WARNING",
-        "HEADWAY_EMAIL_HOST": "127.0.0.1",
-        "HEADWAY_EMAIL_PORT": str(settings.EMAIL_PORT),
-        "HEADWAY_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-    }
+    env = subprocess_env(
+        tmp_path,
+        LEASE,
+        HEADWAY_EMAIL_HOST="127.0.0.1",
+        HEADWAY_EMAIL_PORT=str(settings.EMAIL_PORT),
+        HEADWAY_EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+    )
     out = subprocess.run(
         [sys.executable, "-c", SETUP], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300
     )

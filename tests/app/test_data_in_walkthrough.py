@@ -55,7 +55,9 @@ def upload(c, content: bytes, name: str) -> ImportRun:
 def post_mapping(c, run: ImportRun, **overrides):
     page = c.get(reverse("import_mapping", args=[run.pk]))
     data = {f"col_{r['index']}": r["selected"] for r in page.context["rows"]}
+    initial = page.context["form"].initial  # the number and date conventions as the page shows them
     data.update(dataset_type=page.context["dataset_type"], dataset="walk_orders", mode="append", key="")
+    data.update(decimal=initial["decimal"], date_order=initial["date_order"])
     data.update(overrides)
     return c.post(reverse("import_mapping", args=[run.pk]), data)
 

@@ -63,7 +63,9 @@ def confirm_proposal(client, run_id: int, **overrides):
     page = client.get(reverse("import_mapping", args=[run_id]))
     assert page.status_code == 200
     data = {f"col_{r['index']}": r["selected"] for r in page.context["rows"]}
+    initial = page.context["form"].initial  # the number and date conventions as the page shows them
     data.update(dataset_type=page.context["dataset_type"], dataset="orders", mode="append", key="")
+    data.update(decimal=initial["decimal"], date_order=initial["date_order"])
     data.update(overrides)
     return page, client.post(reverse("import_mapping", args=[run_id]), data)
 
@@ -263,3 +265,55 @@ def test_a_file_over_the_upload_limit_is_refused_with_the_limit_named(client, fr
     assert response.status_code == 200
     assert "HEADWAY_MAX_UPLOAD_MB" in response.content.decode() and "1 MB" in response.content.decode()
     assert not ImportRun.objects.exists()
+
+
+# Day-first dates a machine cannot tell from month-first ones (no day above 12), comma-delimited
+# with decimal points: read as month-first until the user says otherwise.
+AMBIGUOUS_CSV = (
+    "Order ID,Customer,Order Date,Total\nB1,C1,03/01/2024,10.00\nB2,C2,04/02/2024,20.00\nB3,C1,05/02/2024,30.00\n"
+)
+
+
+def test_the_user_corrects_the_date_order_and_the_next_file_keeps_it(client, fresh):
+    c = client_for(client, "boss")
+    upload(c, AMBIGUOUS_CSV, "ambiguous.csv")
+    run = ImportRun.objects.get(org=fresh)
+    page = c.get(reverse("import_mapping", args=[run.pk]))
+    assert page.context["form"].initial["date_order"] == "mdy"  # what the file suggests
+    assert "dates month first" in page.content.decode()
+
+    _page, done = confirm_proposal(c, run.pk, date_order="dmy", decimal="point")
+    assert done.status_code == 302
+    run.refresh_from_db()
+    assert (run.loaded, run.rejected) == (3, 0)
+    # Day first: 3 Jan, 4 Feb, 5 Feb -> January 10, February 50 (month first would give March/April/May).
+    assert monthly_revenue(fresh) == pytest.approx({"2024-01": 10.0, "2024-02": 50.0})
+    source = Source.objects.get(org=fresh)
+    assert (source.mapping["date_order"], source.mapping["decimal"]) == ("dmy", "point")
+
+    upload(c, "Order ID,Customer,Order Date,Total\nB4,C3,06/03/2024,5.00\n", "next.csv", source=source.pk)
+    second = ImportRun.objects.filter(org=fresh).first()
+    page, _ = confirm_proposal(c, second.pk)
+    assert page.context["reused"] is True and page.context["form"].initial["date_order"] == "dmy"
+    assert monthly_revenue(fresh)["2024-03"] == pytest.approx(5.0)  # 6 March, not 3 June
+
+
+def test_the_mapping_step_says_what_the_target_dataset_already_holds(client, fresh):
+    c = client_for(client, "boss")
+    upload(c)
+    confirm_proposal(c, ImportRun.objects.get(org=fresh).pk)
+    upload(c, AMBIGUOUS_CSV, "more.csv")
+    run = ImportRun.objects.filter(org=fresh).first()
+    page = c.get(reverse("import_mapping", args=[run.pk]))
+    html = page.content.decode()
+    # The new file's source proposes "orders", which the first upload filled with 4 rows.
+    assert page.context["existing"].name == "orders"
+    assert "“orders” already holds 4 rows (3 Jan 2024 – 20 Feb 2024)" in html
+    assert '<option value="orders">4 rows</option>' in html
+
+    posted = c.post(
+        reverse("import_mapping", args=[run.pk]),
+        {"dataset": "not a name!", "dataset_type": "orders", "mode": "append", "key": ""},
+    )
+    assert posted.status_code == 400 and posted.context["existing"] is None
+    assert "Use lower case letters" in posted.content.decode()

@@ -98,3 +98,30 @@ def test_errors_are_one_message_and_exit_code_1(tmp_path):
     assert "Traceback" not in unmapped.output
     sheet = run(CORPUS / "workbook.xlsx", "-w", wh, "-d", "orders", "--sheet", "Sales", "--yes")
     assert sheet.exit_code == 1 and "no sheet named 'Sales'" in sheet.output
+
+
+def test_dates_and_decimal_can_be_told_when_the_file_cannot_show_them(tmp_path):
+    """Day-first dates with no day above 12 read as month first by default; --dates dmy says otherwise,
+    and the next import into the dataset keeps it (the saved mapping carries it)."""
+    csv = tmp_path / "ambiguous.csv"
+    csv.write_text("Order ID,Customer,Order Date,Total\nB1,C1,03/01/2024,1.500\nB2,C2,04/02/2024,2.250\n")
+    wh = tmp_path / "wh.duckdb"
+    guessed = json.loads(run(csv, "-w", wh, "-d", "guess", "-t", "orders", "--yes", "-f", "json").stdout)
+    assert (guessed["date_order"], guessed["decimal"]) == ("mdy", "point")
+    assert _rows(wh, "SELECT min(ordered_at)::DATE::VARCHAR, sum(total_amount) FROM guess") == [("2024-03-01", 3.75)]
+
+    told = run(csv, "-w", wh, "-d", "orders", "-t", "orders", "--dates", "dmy", "--decimal", "comma", "--yes")
+    assert told.exit_code == 0, told.output
+    assert "numbers: decimal comma · dates: dmy" in told.stdout
+    assert _rows(wh, "SELECT ordered_at::DATE::VARCHAR, total_amount FROM orders ORDER BY 1") == [
+        ("2024-01-03", 1500.0),
+        ("2024-02-04", 2250.0),
+    ]
+    csv.write_text("Order ID,Customer,Order Date,Total\nB3,C3,06/03/2024,1.000\n")
+    nxt = json.loads(run(csv, "-w", wh, "-d", "orders", "--yes", "-f", "json").stdout)
+    assert (nxt["date_order"], nxt["decimal"], nxt["loaded"]) == ("dmy", "comma", 1)
+    assert _rows(wh, "SELECT ordered_at::DATE::VARCHAR, total_amount FROM orders WHERE order_id = 'B3'") == [
+        ("2024-03-06", 1000.0)
+    ]
+    bad = run(csv, "-w", wh, "-d", "orders", "--dates", "ymd", "--yes")
+    assert bad.exit_code != 0 and "ymd" in bad.output

@@ -6,6 +6,7 @@ the question), shows progress, and prints what was read, loaded, rejected and wh
 
 from __future__ import annotations
 
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,6 +23,16 @@ from headway.ingest.files import IngestError, Mapping, RawTable
 
 PREVIEW = 5
 SHOWN_REJECTS = 10
+
+
+class DateOrder(StrEnum):
+    DMY = "dmy"
+    MDY = "mdy"
+
+
+class Decimal(StrEnum):
+    POINT = "point"
+    COMMA = "comma"
 
 
 class ImportMode(StrEnum):
@@ -148,6 +159,12 @@ def import_file(
     sheet: Annotated[str | None, typer.Option(help="XLSX sheet to read (default: the first).")] = None,
     encoding: Annotated[str | None, typer.Option(help="CSV encoding (default: detected).")] = None,
     delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: detected).")] = None,
+    dates: Annotated[
+        DateOrder | None, typer.Option(help="Day first (dmy) or month first (mdy) (default: mapping, else detected).")
+    ] = None,
+    decimal: Annotated[
+        Decimal | None, typer.Option(help="Decimal point or comma (default: mapping, else detected).")
+    ] = None,
     save_mapping: Annotated[
         Path | None, typer.Option("--save-mapping", help="Write the mapping used to this YAML file.")
     ] = None,
@@ -160,6 +177,12 @@ def import_file(
     try:
         table = files.read_file(file, sheet=sheet, encoding=encoding, delimiter=delimiter)
         mapping, origin = _mapping_to_use(table, warehouse, dataset, dataset_type, mapping_file)
+        if dates is not None or decimal is not None:
+            mapping = replace(
+                mapping,
+                date_order=dates.value if dates else mapping.date_order,
+                decimal=decimal.value if decimal else mapping.decimal,
+            )
     except (IngestError, duckdb.Error) as exc:
         fail(str(exc))
     show = console if output is OutputFormat.TABLE else err_console

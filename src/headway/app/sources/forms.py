@@ -55,13 +55,27 @@ class UploadForm(forms.Form):
 
 
 class TargetsForm(forms.Form):
-    """Where the file goes: dataset, canonical type, mode and key (the per-column choices are separate fields)."""
+    """Where the file goes (dataset, canonical type, mode, key) and how its numbers and dates are written.
+
+    The per-column choices are separate fields.
+    """
 
     dataset = dataset_name_field()
     dataset_type = forms.ChoiceField(choices=TYPE_CHOICES, required=False, label="Dataset type")
     mode = forms.ChoiceField(choices=ImportMode.choices, initial=ImportMode.APPEND)
     key = forms.CharField(
         required=False, help_text="For upsert: key column(s), comma-separated (default: the type's key)."
+    )
+    decimal = forms.ChoiceField(
+        label="Numbers",
+        required=False,
+        choices=[("point", "decimal point: 1,234.56"), ("comma", "decimal comma: 1.234,56")],
+    )
+    date_order = forms.ChoiceField(
+        label="Dates",
+        required=False,
+        choices=[("dmy", "day first: 31/12/2026, 31.12.2026"), ("mdy", "month first: 12/31/2026")],
+        help_text="As read from the file; change it when a date like 03/04 means the other day.",
     )
 
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from headway.app.accounts.models import Role
 from headway.app.accounts.tenancy import member_required, visible_kpis
 from headway.app.kpis.formatting import spreadsheet_safe
+from headway.app.kpis.models import Dataset
 from headway.app.sources import freshness
 from headway.app.sources.forms import EXTRA, IGNORE, TYPE_CHOICES, TargetsForm, UploadForm
 from headway.app.sources.loading import discard_upload, save_upload
@@ -131,7 +132,14 @@ def import_mapping(request: HttpRequest, import_id: int) -> HttpResponse:
     default_name = source.dataset or dataset_type or snake_name(Path(run.file_name).stem) or "data"
     form = TargetsForm(
         request.POST or None,
-        initial={"dataset": default_name, "dataset_type": dataset_type or "", "mode": source.mode, "key": source.key},
+        initial={
+            "dataset": default_name,
+            "dataset_type": dataset_type or "",
+            "mode": source.mode,
+            "key": source.key,
+            "decimal": mapping.decimal or table.decimal,
+            "date_order": mapping.date_order or table.date_order,
+        },
     )
     errors: list[str] = []
     empty = _no_rows_message(run, table)
@@ -144,7 +152,13 @@ def import_mapping(request: HttpRequest, import_id: int) -> HttpResponse:
             columns[column] = None if choice == IGNORE else snake_name(column) if choice == EXTRA else choice
         try:
             chosen = files.Mapping.from_dict(
-                {"dataset_type": form.cleaned_data["dataset_type"] or None, "columns": columns}
+                {
+                    "dataset_type": form.cleaned_data["dataset_type"] or None,
+                    "columns": columns,
+                    # Absent (a script posting the form): detected again when the file loads.
+                    "decimal": form.cleaned_data["decimal"] or None,
+                    "date_order": form.cleaned_data["date_order"] or None,
+                }
             )
             if chosen.missing:
                 raise files.MappingError(
@@ -181,9 +195,13 @@ def import_mapping(request: HttpRequest, import_id: int) -> HttpResponse:
                 "selected": selected,
             }
         )
+    datasets = list(Dataset.objects.filter(org=run.org).order_by("name"))
+    target = (form.data.get("dataset") if form.is_bound else default_name) or ""
     context = {
         "run": run,
         "source": source,
+        "datasets": datasets,
+        "existing": next((d for d in datasets if d.name == target), None),
         "table": table,
         "preview": table.preview[:PREVIEW_ROWS],
         "rows": rows,

@@ -78,6 +78,10 @@ class TargetsForm(forms.Form):
         help_text="As read from the file; change it when a date like 03/04 means the other day.",
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["dataset"].widget.attrs["list"] = "existing-datasets"  # the mapping page's datalist
+
 
 class ConnectionForm(forms.Form):
     """What every pulled source has: a name, secrets, where its rows go, and a schedule.
